@@ -1,0 +1,1 @@
+"""Accounts: users, roles, addresses (encrypted), API tokens, log-in throttling."""

@@ -1,0 +1,185 @@
+"""create_app(): routers, middleware, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import reelshop.models  # noqa: F401 - all tables registered before first use
+from reelshop import __version__
+from reelshop.accounts.api import router as accounts_router
+from reelshop.config import Settings, get_settings
+from reelshop.db import make_engine, make_session_factory
+from reelshop.errors import (
+    INTERNAL,
+    MALFORMED,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    PROBLEM_TYPES,
+    UNAUTHENTICATED,
+    VALIDATION,
+    ProblemError,
+)
+from reelshop.markets.api import router as markets_router
+from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
+from reelshop.security import keys
+from reelshop.security.passwords import use_cheap_hashing_for_tests
+from reelshop.security.sessions import SessionCodec
+from reelshop.web.pages import router as pages_router
+from reelshop.web.rendering import render_error_page
+
+log = logging.getLogger("reelshop.app")
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+PROBLEM_JSON = "application/problem+json"
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _problem_response(request: Request, exc: ProblemError) -> Response:
+    if _wants_html(request):
+        if exc.problem is UNAUTHENTICATED and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render_error_page(request, exc)
+    return JSONResponse(
+        exc.to_dict(instance=request.url.path),
+        status_code=exc.status,
+        media_type=PROBLEM_JSON,
+        headers=exc.headers,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def problem_handler(request: Request, exc: ProblemError) -> Response:
+        return _problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_handler(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+            for err in exc.errors()
+        ]
+        malformed = any(e["type"] in ("json_invalid", "model_attributes_type") for e in errors)
+        problem = ProblemError(
+            "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors)[:500]
+            or "invalid request",
+            problem=MALFORMED if malformed else VALIDATION,
+            errors=errors,
+        )
+        return _problem_response(request, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_handler(request: Request, exc: StarletteHTTPException) -> Response:
+        known = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 400: MALFORMED}
+        problem = known.get(exc.status_code)
+        if problem is None:
+            problem = next(
+                (p for p in PROBLEM_TYPES.values() if p.status == exc.status_code), MALFORMED
+            )
+        detail = exc.detail if isinstance(exc.detail, str) else problem.title
+        return _problem_response(
+            request, ProblemError(detail, problem=problem, headers=dict(exc.headers or {}))
+        )
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return _problem_response(
+            request, ProblemError("an unexpected error happened; it has been logged", problem=INTERNAL)
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    keys.configure(settings)
+    if settings.env == "test":
+        use_cheap_hashing_for_tests()
+
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="reelshop",
+        version=__version__,
+        description="Social commerce: short videos that sell. JSON API under /api/v1.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        responses={
+            422: {"description": "Validation error (RFC 9457 problem details)"},
+        },
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.read_session_factory = make_session_factory(engine, readonly=True)
+    app.state.session_codec = SessionCodec(settings)
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    _install_error_handlers(app)
+    app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(markets_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database answers",
+        responses={503: {"description": "Database unavailable"}},
+    )
+    def readyz() -> Response:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("readiness check failed", extra={"error": repr(exc)})
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=PlainTextResponse)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/problems/{slug}", tags=["operations"], summary="What a problem type means",
+             responses={404: {"description": "Unknown problem type"}})
+    def problem_doc(slug: str) -> Response:
+        problem = PROBLEM_TYPES.get(slug)
+        if problem is None:
+            raise ProblemError(f"no problem type {slug!r}", problem=NOT_FOUND)
+        body: dict[str, Any] = {"type": problem.uri, "title": problem.title, "status": problem.status}
+        return JSONResponse(body)
+
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
+    return app

@@ -1,0 +1,244 @@
+"""The ``reelshop`` command: demo, serve, worker, db, seed, audit, outbox, keys."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reelshop.config import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, help="reelshop: short videos that sell.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+outbox_app = typer.Typer(no_args_is_help=True, help="The transactional outbox.")
+keys_app = typer.Typer(no_args_is_help=True, help="Field-encryption keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from reelshop.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"[green]database at {revision}[/green]: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _seed(scale: str) -> list[tuple[str, str, str, str]]:
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.security import keys
+    from reelshop.seed import SEED_STEPS, is_seeded, run_seed
+
+    settings = _settings()
+    keys.configure(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        if is_seeded(session):
+            console.print("[yellow]database already has data; not seeding again[/yellow]")
+            engine.dispose()
+            return []
+    with Progress(
+        TextColumn("[bold]seeding[/bold] {task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+    ) as progress:
+        task = progress.add_task("", total=len(SEED_STEPS))
+
+        def on_step(name: str, index: int, total: int) -> None:
+            progress.update(task, completed=index, description=name)
+
+        ctx = run_seed(factory, scale=scale, on_step=on_step)
+    engine.dispose()
+    return [(lg.role, lg.email, lg.password, lg.note) for lg in ctx.logins]
+
+
+def _print_logins(logins: list[tuple[str, str, str, str]], base_url: str) -> None:
+    if not logins:
+        from reelshop.seed import DEMO_PASSWORD
+
+        logins = [
+            ("shopper", "shopper@demo.reelshop.dev", DEMO_PASSWORD, ""),
+            ("seller", "seller@demo.reelshop.dev", DEMO_PASSWORD, ""),
+            ("creator", "creator@demo.reelshop.dev", DEMO_PASSWORD, ""),
+            ("staff", "admin@demo.reelshop.dev", DEMO_PASSWORD, ""),
+        ]
+    table = Table(title=f"Demo log-ins at {base_url}/login")
+    table.add_column("role")
+    table.add_column("email", no_wrap=True)
+    table.add_column("password", no_wrap=True)
+    table.add_column("", overflow="fold")
+    for row in logins:
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+def seed(scale: Annotated[str, typer.Option(help="small | large")] = "small") -> None:
+    """Seed a deterministic synthetic marketplace into an empty database."""
+    from reelshop.seed import SCALES
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale is one of {', '.join(SCALES)}")
+    logins = _seed(scale)
+    if logins:
+        _print_logins(logins, "http://127.0.0.1:8000")
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="small | large")] = "small",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
+) -> None:
+    """Create the database, seed the demo marketplace, and serve it with a worker."""
+    from reelshop.migrate import upgrade
+    from reelshop.seed import SCALES
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale is one of {', '.join(SCALES)}")
+    settings = _settings()
+    upgrade(settings.database_url)
+    logins = _seed(scale)
+    base_url = f"http://{host}:{port}"
+    _print_logins(logins, base_url)
+    if not serve_:
+        return
+    _start_background_worker(settings)
+    console.print(f"[bold green]reelshop is running at {base_url}[/bold green]  (Ctrl+C stops it)")
+    _serve(host, port, workers=1)
+
+
+def _start_background_worker(settings: Settings) -> None:
+    """The demo delivers outbox events from a thread; production runs ``reelshop worker``."""
+    from reelshop.worker import Worker, make_huey
+
+    worker = Worker(settings, huey=make_huey(settings))
+
+    def loop() -> None:
+        while True:
+            try:
+                worker.drain()
+            except Exception:  # keep the demo serving; the error is in the log
+                console.print_exception()
+            time.sleep(1.0)
+
+    threading.Thread(target=loop, name="demo-worker", daemon=True).start()
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "reelshop.app:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True, access_log=False, log_config=None,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the web app and JSON API with uvicorn."""
+    settings = _settings()
+    _serve(host or settings.host, port or settings.port, workers)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due, then exit")] = False,
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Deliver outbox events to their handlers (at-least-once, with retries)."""
+    from reelshop.worker import Worker
+
+    w = Worker(_settings())
+    if once:
+        ran = w.drain()
+        console.print(f"delivered {ran} task(s)")
+        return
+    w.run(workers=threads)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if anything was altered."""
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.security import audit
+
+    engine = make_engine(_settings().database_url)
+    with make_session_factory(engine)() as session:
+        report = audit.verify(session=session)
+    engine.dispose()
+    if report.ok:
+        console.print(f"[green]audit log intact[/green]: {report.entries} entries")
+        return
+    console.print(f"[red]audit log broken at entry {report.first_bad_seq}: {report.problem}[/red]")
+    raise typer.Exit(1)
+
+
+@outbox_app.command("status")
+def outbox_status() -> None:
+    """Count outbox events by status."""
+    from sqlalchemy import func, select
+
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.outbox.models import OutboxEvent
+
+    engine = make_engine(_settings().database_url)
+    with make_session_factory(engine)() as session:
+        rows = session.execute(
+            select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+        ).all()
+    engine.dispose()
+    for status_name, count in rows:
+        console.print(f"{status_name:>10}  {count}")
+
+
+@outbox_app.command("replay-dead")
+def outbox_replay_dead(topic: Annotated[str | None, typer.Option()] = None) -> None:
+    """Put dead-lettered events back in line once their cause is fixed."""
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.outbox.relay import replay_dead
+
+    engine = make_engine(_settings().database_url)
+    n = replay_dead(make_session_factory(engine), topic=topic)
+    engine.dispose()
+    console.print(f"{n} event(s) back in line")
+
+
+@keys_app.command("generate")
+def keys_generate(key_id: Annotated[str, typer.Argument(help="e.g. k2026a")]) -> None:
+    """Print a new field-encryption key spec to prepend to REELSHOP_FIELD_ENCRYPTION_KEYS."""
+    from reelshop.security.crypto import Keyring
+
+    if not key_id.isalnum():
+        raise typer.BadParameter("key ids are letters and digits")
+    console.print(Keyring.generate_key_spec(key_id), soft_wrap=True)
+
+
+def main() -> None:
+    app()

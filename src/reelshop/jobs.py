@@ -1,0 +1,5 @@
+"""Imports every domain's outbox handlers and periodic jobs so the worker knows them."""
+
+from reelshop.accounts import jobs as accounts_jobs
+
+__all__ = ["accounts_jobs"]

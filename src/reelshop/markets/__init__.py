@@ -1,0 +1,1 @@
+"""Markets: countries, currencies, locales and rollout gates."""

@@ -1,0 +1,1 @@
+"""Passwords, tokens, field encryption, authorisation and audit."""

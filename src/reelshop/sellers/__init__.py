@@ -1,0 +1,1 @@
+"""Sellers: applications, vetting, seller profiles, performance score."""
