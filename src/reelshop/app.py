@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.read_session_factory = make_session_factory(engine, readonly=True)
+    app.state.read_session_factory = make_session_factory(engine, deferred=True)
     app.state.session_codec = SessionCodec(settings)
     metrics = Metrics()
     app.state.metrics = metrics

@@ -30,7 +30,7 @@ def _settings() -> Settings:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from reelshop.migrate import upgrade
 

@@ -74,9 +74,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # A writing transaction takes the write lock when it starts, so two writers
     # never both read and then both try to upgrade (SQLite's "database is locked"
-    # deadlock). Read-only units of work (see make_session_factory) begin deferred
+    # deadlock). Read-only units of work (make_session_factory(deferred=True)) begin deferred
     # and run beside the writer thanks to WAL.
-    if conn.get_execution_options().get("reelshop_readonly"):
+    if conn.get_execution_options().get("reelshop_deferred"):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -112,9 +112,10 @@ def _disable_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
-    """A session factory; ``readonly=True`` for units of work that never write."""
-    bind = engine.execution_options(reelshop_readonly=True) if readonly else engine
+def make_session_factory(engine: Engine, *, deferred: bool = False) -> sessionmaker[Session]:
+    """A session factory. ``deferred=True`` begins SQLite transactions without taking the
+    write lock: for units of work that only read (feed, search, dashboards)."""
+    bind = engine.execution_options(reelshop_deferred=True) if deferred else engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 

@@ -109,13 +109,10 @@ def list_tokens(principal: ProfileReader, session: DbSession) -> list[TokenOut]:
     summary="Create a scoped API token (its secret is shown once)",
 )
 def create_token(body: TokenCreateIn, principal: ProfileWriter, session: DbSession) -> IssuedTokenOut:
-    scopes = body.scopes
-    if principal.via == "token":
-        # A token can only mint tokens narrower than itself.
-        scopes = sorted(set(scopes if scopes is not None else principal.scopes) & principal.scopes)
     issued = accounts.create_api_token(
-        session=session, user=principal.user, name=body.name, scopes=scopes,
+        session=session, user=principal.user, name=body.name, scopes=body.scopes,
         ttl=timedelta(days=body.ttl_days) if body.ttl_days else None,
+        ceiling=principal.scopes,
     )
     return IssuedTokenOut(token=TokenOut.model_validate(issued.token), secret=issued.secret)
 

@@ -285,15 +285,18 @@ def create_api_token(
     name: str,
     scopes: list[str] | None = None,
     ttl: timedelta | None = None,
+    ceiling: frozenset[str] | None = None,
 ) -> IssuedToken:
-    allowed = scopes_for(user)
+    """Mint a token. ``ceiling`` is the scopes of the credential asking: a token can only
+    mint tokens narrower than itself."""
+    allowed = scopes_for(user) if ceiling is None else scopes_for(user) & ceiling
     wanted = set(scopes) if scopes is not None else set(allowed)
     unknown = wanted - {s.value for s in Scope}
     if unknown:
         raise InvalidInput(f"unknown scopes: {', '.join(sorted(unknown))}", field="scopes")
     beyond = wanted - allowed
     if beyond:
-        raise Forbidden(f"your role cannot grant: {', '.join(sorted(beyond))}")
+        raise Forbidden(f"you cannot grant: {', '.join(sorted(beyond))}")
     if not wanted:
         raise InvalidInput("a token needs at least one scope", field="scopes")
     live = session.scalars(

@@ -1,0 +1,57 @@
+# reelshop — the two commands first: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint unit test-pg e2e e2e-pg serve worker bench clean chromium
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "reelshop needs Python 3.11+"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make demo: install, create the SQLite database, seed the marketplace, serve it on :8000
+demo: $(STAMP)
+	$(BIN)/reelshop demo
+
+## make test: lint, the whole suite on SQLite, then the browser tests
+test: lint unit e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not e2e" -q
+
+## make test-pg: the suite on PostgreSQL only (PG_URL, started if not answering)
+test-pg: $(STAMP)
+	bash .ci/ensure-postgres.sh
+	REELSHOP_TEST_DATABASE_URL=$(PG_URL) REELSHOP_TEST_BACKENDS=postgres $(BIN)/pytest -m "not e2e" -q
+
+chromium:
+	@test -x $(CHROMIUM) || bash .ci/ensure-chromium.sh
+
+## make e2e: Playwright driving Debian's Chromium against a real server
+e2e: $(STAMP) chromium
+	$(BIN)/pytest -m e2e -q tests/e2e
+
+e2e-pg: $(STAMP) chromium
+	bash .ci/ensure-postgres.sh
+	REELSHOP_TEST_DATABASE_URL=$(PG_URL) REELSHOP_TEST_BACKENDS=postgres $(BIN)/pytest -m e2e -q tests/e2e
+
+serve: $(STAMP)
+	$(BIN)/reelshop db upgrade
+	$(BIN)/reelshop serve
+
+worker: $(STAMP)
+	$(BIN)/reelshop worker
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
