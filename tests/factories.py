@@ -31,8 +31,12 @@ def make_user(
     commit: bool = True,
 ) -> User:
     user = accounts.sign_up(
-        session=session, email=email or unique_email(role.value), password=password,
-        name=name, role=role, phone=phone,
+        session=session,
+        email=email or unique_email(role.value),
+        password=password,
+        name=name,
+        role=role,
+        phone=phone,
     )
     if commit:
         session.commit()
@@ -43,8 +47,11 @@ def make_staff(
     session: Session, *permissions: StaffPermission, email: str | None = None, commit: bool = True
 ) -> User:
     user = accounts.create_staff_user(
-        session=session, email=email or unique_email("staff"), password=PASSWORD,
-        name="Staff Member", permissions=list(permissions) or [StaffPermission.SUPPORT],
+        session=session,
+        email=email or unique_email("staff"),
+        password=PASSWORD,
+        name="Staff Member",
+        permissions=list(permissions) or [StaffPermission.SUPPORT],
         created_by=None,
     )
     if commit:

@@ -105,7 +105,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
         return _problem_response(
-            request, ProblemError("an unexpected error happened; it has been logged", problem=INTERNAL)
+            request,
+            ProblemError("an unexpected error happened; it has been logged", problem=INTERNAL),
         )
 
 
@@ -167,18 +168,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
-             response_class=PlainTextResponse)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/problems/{slug}", tags=["operations"], summary="What a problem type means",
-             responses={404: {"description": "Unknown problem type"}})
+    @app.get(
+        "/problems/{slug}",
+        tags=["operations"],
+        summary="What a problem type means",
+        responses={404: {"description": "Unknown problem type"}},
+    )
     def problem_doc(slug: str) -> Response:
         problem = PROBLEM_TYPES.get(slug)
         if problem is None:
             raise ProblemError(f"no problem type {slug!r}", problem=NOT_FOUND)
-        body: dict[str, Any] = {"type": problem.uri, "title": problem.title, "status": problem.status}
+        body: dict[str, Any] = {
+            "type": problem.uri,
+            "title": problem.title,
+            "status": problem.status,
+        }
         return JSONResponse(body)
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)

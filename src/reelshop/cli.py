@@ -60,8 +60,11 @@ def _seed(scale: str) -> list[tuple[str, str, str, str]]:
             engine.dispose()
             return []
     with Progress(
-        TextColumn("[bold]seeding[/bold] {task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+        TextColumn("[bold]seeding[/bold] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
     ) as progress:
         task = progress.add_task("", total=len(SEED_STEPS))
 
@@ -151,8 +154,14 @@ def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "reelshop.app:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, access_log=False, log_config=None,
+        "reelshop.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        log_config=None,
     )
 
 

@@ -25,8 +25,5 @@ def looks_like(prefix: str, value: str) -> bool:
     """Cheap shape check before a lookup: right prefix, right length and alphabet."""
     head, sep, body = value.partition("_")
     return (
-        sep == "_"
-        and head == prefix
-        and len(body) == _LENGTH
-        and all(c in _ALPHABET for c in body)
+        sep == "_" and head == prefix and len(body) == _LENGTH and all(c in _ALPHABET for c in body)
     )

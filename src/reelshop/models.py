@@ -1,6 +1,8 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 
 from reelshop.accounts import models as accounts_models
+from reelshop.catalog import models as catalog_models
+from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
 from reelshop.security import models as security_models
@@ -8,6 +10,8 @@ from reelshop.sellers import models as sellers_models
 
 __all__ = [
     "accounts_models",
+    "catalog_models",
+    "inventory_models",
     "markets_models",
     "outbox_models",
     "security_models",

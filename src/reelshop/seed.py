@@ -72,11 +72,37 @@ SELLER_ORIGINS: list[tuple[str, str, str, float]] = [
     ("GB", "GB", "Europe/London", 0.05),
 ]
 CN_CITIES = ["Shenzhen", "Guangzhou", "Yiwu", "Hangzhou", "Dongguan", "Ningbo", "Xiamen", "Foshan"]
-CN_WORDS = ["Lumi", "Aurora", "Hexin", "Jiale", "Ruixin", "Meiya", "Xinda", "Kaisheng", "Huamei",
-            "Tianyu", "Baoli", "Yuxin", "Anker-Way", "Sunmo", "Qiyue", "Fenglin"]
+CN_WORDS = [
+    "Lumi",
+    "Aurora",
+    "Hexin",
+    "Jiale",
+    "Ruixin",
+    "Meiya",
+    "Xinda",
+    "Kaisheng",
+    "Huamei",
+    "Tianyu",
+    "Baoli",
+    "Yuxin",
+    "Anker-Way",
+    "Sunmo",
+    "Qiyue",
+    "Fenglin",
+]
 CN_TRADES = ["Electronics", "Trading", "Technology", "Apparel", "Home Goods", "Beauty", "Crafts"]
-CATEGORIES = ["beauty", "fashion", "electronics", "home", "sports", "toys", "pets", "kitchen",
-              "jewelry", "phone-accessories"]
+CATEGORIES = [
+    "beauty",
+    "fashion",
+    "electronics",
+    "home",
+    "sports",
+    "toys",
+    "pets",
+    "kitchen",
+    "jewelry",
+    "phone-accessories",
+]
 
 
 def _pick_origin(rng: random.Random) -> tuple[str, str, str]:
@@ -107,25 +133,27 @@ def _seller_names(rng: random.Random, fake: Faker, country: str) -> tuple[str, s
 def _user_rows(
     ctx: SeedContext, role: Role, count: int, password_hash: str, prefix: str
 ) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(count):
         name = ctx.fake.name()
         email = f"{prefix}{i:05d}@example.com"
-        rows.append({
-            "id": new_id("usr"),
-            "email_hash": keys.email_lookup_hash(email),
-            "email": email,
-            "name": name,
-            "phone": ctx.fake.numerify("+1 ### ### ####") if ctx.rng.random() < 0.6 else None,
-            "handle": None,
-            "password_hash": password_hash,
-            "role": role.value,
-            "staff_permissions": [],
-            "market_code": "US",
-            "locale": "en_US",
-            "is_active": True,
-            "session_version": 1,
-        })
+        rows.append(
+            {
+                "id": new_id("usr"),
+                "email_hash": keys.email_lookup_hash(email),
+                "email": email,
+                "name": name,
+                "phone": ctx.fake.numerify("+1 ### ### ####") if ctx.rng.random() < 0.6 else None,
+                "handle": None,
+                "password_hash": password_hash,
+                "role": role.value,
+                "staff_permissions": [],
+                "market_code": "US",
+                "locale": "en_US",
+                "is_active": True,
+                "session_version": 1,
+            }
+        )
     return rows
 
 
@@ -134,18 +162,41 @@ def seed_accounts(session: Session, ctx: SeedContext) -> None:
 
     demo = [
         (Role.SHOPPER, "shopper@demo.reelshop.dev", "Maya Thompson", None, "browse, buy, track"),
-        (Role.SELLER, "seller@demo.reelshop.dev", "Chen Wei", None, "a Shenzhen cross-border seller"),
-        (Role.CREATOR, "creator@demo.reelshop.dev", "Jordan Rivera", "jordan.finds", "posts and earns"),
+        (
+            Role.SELLER,
+            "seller@demo.reelshop.dev",
+            "Chen Wei",
+            None,
+            "a Shenzhen cross-border seller",
+        ),
+        (
+            Role.CREATOR,
+            "creator@demo.reelshop.dev",
+            "Jordan Rivera",
+            "jordan.finds",
+            "posts and earns",
+        ),
     ]
     created: dict[Role, User] = {}
     for role, email, name, handle, note in demo:
-        user = accounts.sign_up(session=session, email=email, password=DEMO_PASSWORD, name=name,
-                                role=role, handle=handle, phone="+1 415 555 0134")
+        user = accounts.sign_up(
+            session=session,
+            email=email,
+            password=DEMO_PASSWORD,
+            name=name,
+            role=role,
+            handle=handle,
+            phone="+1 415 555 0134",
+        )
         created[role] = user
         ctx.logins.append(DemoLogin(role.value, email, DEMO_PASSWORD, note))
     staff = accounts.create_staff_user(
-        session=session, email="admin@demo.reelshop.dev", password=DEMO_PASSWORD,
-        name="Priya Natarajan", permissions=list(StaffPermission), created_by=None,
+        session=session,
+        email="admin@demo.reelshop.dev",
+        password=DEMO_PASSWORD,
+        name="Priya Natarajan",
+        permissions=list(StaffPermission),
+        created_by=None,
     )
     ctx.logins.append(DemoLogin("staff", staff.email, DEMO_PASSWORD, "admin: every permission"))
     for perms, email, name in [
@@ -153,8 +204,14 @@ def seed_accounts(session: Session, ctx: SeedContext) -> None:
         ([StaffPermission.FINANCE], "finance@demo.reelshop.dev", "Elena Petrova"),
         ([StaffPermission.SUPPORT], "support@demo.reelshop.dev", "Luis Romero"),
     ]:
-        accounts.create_staff_user(session=session, email=email, password=DEMO_PASSWORD,
-                                   name=name, permissions=perms, created_by=staff.id)
+        accounts.create_staff_user(
+            session=session,
+            email=email,
+            password=DEMO_PASSWORD,
+            name=name,
+            permissions=perms,
+            created_by=staff.id,
+        )
 
     ctx.shopper_ids.append(created[Role.SHOPPER].id)
     ctx.creator_ids.append(created[Role.CREATOR].id)
@@ -166,7 +223,9 @@ def seed_accounts(session: Session, ctx: SeedContext) -> None:
         (Role.CREATOR, ctx.scale.creators, "creator", ctx.creator_ids),
     ]:
         for start in range(0, count, batch):
-            rows = _user_rows(ctx, role, min(batch, count - start), shared_hash, f"{prefix}{start}-")
+            rows = _user_rows(
+                ctx, role, min(batch, count - start), shared_hash, f"{prefix}{start}-"
+            )
             if role is Role.CREATOR:
                 for row in rows:
                     row["handle"] = f"{ctx.fake.user_name()}{ctx.rng.randint(1, 999)}"[:30]
@@ -178,10 +237,16 @@ def seed_sellers(session: Session, ctx: SeedContext) -> None:
     shared_hash = hash_password(new_id("pwd"))
     demo_user_id = ctx.extra["demo_seller_user_id"]
     demo_profile = SellerProfile(
-        user_id=demo_user_id, display_name="Lumi Electronics",
-        legal_name="Shenzhen Lumi Electronics Co., Ltd.", registration_number="91440300MA5F8XK21Q",
-        country="CN", ships_from_country="CN", timezone="Asia/Shanghai", currency="USD",
-        categories=["electronics", "phone-accessories"], market_codes=["US"],
+        user_id=demo_user_id,
+        display_name="Lumi Electronics",
+        legal_name="Shenzhen Lumi Electronics Co., Ltd.",
+        registration_number="91440300MA5F8XK21Q",
+        country="CN",
+        ships_from_country="CN",
+        timezone="Asia/Shanghai",
+        currency="USD",
+        categories=["electronics", "phone-accessories"],
+        market_codes=["US"],
         status=SellerStatus.APPROVED,
     )
     session.add(demo_profile)
@@ -194,23 +259,29 @@ def seed_sellers(session: Session, ctx: SeedContext) -> None:
     for row in user_rows:
         country, ships_from, tz = _pick_origin(ctx.rng)
         display, legal = _seller_names(ctx.rng, ctx.fake, country)
-        status = SellerStatus.APPROVED if ctx.rng.random() < 0.85 else ctx.rng.choice(
-            [SellerStatus.PENDING, SellerStatus.REJECTED, SellerStatus.SUSPENDED]
+        status = (
+            SellerStatus.APPROVED
+            if ctx.rng.random() < 0.85
+            else ctx.rng.choice(
+                [SellerStatus.PENDING, SellerStatus.REJECTED, SellerStatus.SUSPENDED]
+            )
         )
-        profiles.append({
-            "id": new_id("sel"),
-            "user_id": row["id"],
-            "display_name": display,
-            "legal_name": legal,
-            "registration_number": ctx.fake.bothify("##########??").upper(),
-            "country": country,
-            "ships_from_country": ships_from,
-            "timezone": tz,
-            "currency": "USD",
-            "categories": ctx.rng.sample(CATEGORIES, k=ctx.rng.randint(1, 3)),
-            "market_codes": ["US"],
-            "status": status.value,
-        })
+        profiles.append(
+            {
+                "id": new_id("sel"),
+                "user_id": row["id"],
+                "display_name": display,
+                "legal_name": legal,
+                "registration_number": ctx.fake.bothify("##########??").upper(),
+                "country": country,
+                "ships_from_country": ships_from,
+                "timezone": tz,
+                "currency": "USD",
+                "categories": ctx.rng.sample(CATEGORIES, k=ctx.rng.randint(1, 3)),
+                "market_codes": ["US"],
+                "status": status.value,
+            }
+        )
     session.execute(insert(SellerProfile), profiles)
     ctx.seller_ids.extend(p["id"] for p in profiles)
 

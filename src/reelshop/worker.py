@@ -15,7 +15,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
-import reelshop.jobs  # noqa: F401 - registers every outbox handler
+import reelshop.jobs
 import reelshop.models  # noqa: F401
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
@@ -41,7 +41,7 @@ class Worker:
         self.huey = huey or make_huey(settings)
         self._stop = threading.Event()
 
-        @self.huey.task(name="outbox.deliver")
+        @self.huey.task(name="outbox.deliver")  # type: ignore[untyped-decorator]
         def deliver_task(event_id: str) -> str:
             return relay.deliver(self.factory, self.settings, event_id)
 

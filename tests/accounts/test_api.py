@@ -35,7 +35,9 @@ def test_signup_duplicate_email_is_409_even_with_other_case(client: TestClient) 
     assert again.headers["content-type"].startswith("application/problem+json")
 
 
-def test_signup_bad_input_is_422_problem_and_writes_nothing(client: TestClient, session: Session) -> None:
+def test_signup_bad_input_is_422_problem_and_writes_nothing(
+    client: TestClient, session: Session
+) -> None:
     for bad in (
         {"email": "not-an-email"},
         {"password": "short"},
@@ -67,10 +69,16 @@ def test_login_me_logout_cycle(client: TestClient, session: Session) -> None:
     assert after.json()["type"] == "/problems/unauthenticated"
 
 
-def test_wrong_password_and_unknown_email_look_the_same(client: TestClient, session: Session) -> None:
+def test_wrong_password_and_unknown_email_look_the_same(
+    client: TestClient, session: Session
+) -> None:
     make_user(session, email="kim@example.com")
-    wrong = client.post("/api/v1/auth/login", json={"email": "kim@example.com", "password": "nope-nope-1"})
-    unknown = client.post("/api/v1/auth/login", json={"email": "who@example.com", "password": "nope-nope-1"})
+    wrong = client.post(
+        "/api/v1/auth/login", json={"email": "kim@example.com", "password": "nope-nope-1"}
+    )
+    unknown = client.post(
+        "/api/v1/auth/login", json={"email": "who@example.com", "password": "nope-nope-1"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
 
@@ -88,8 +96,14 @@ def test_tokens_are_scoped_listed_and_revocable(client: TestClient, session: Ses
     assert client.get("/api/v1/me/addresses", headers=readonly).status_code == 200
     denied = client.post(
         "/api/v1/me/addresses",
-        json={"recipient": "Sam", "line1": "1 Main St", "city": "Austin", "region": "TX",
-              "postal_code": "78701", "country": "US"},
+        json={
+            "recipient": "Sam",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "region": "TX",
+            "postal_code": "78701",
+            "country": "US",
+        },
         headers=readonly,
     )
     assert denied.status_code == 403
@@ -105,9 +119,13 @@ def test_tokens_are_scoped_listed_and_revocable(client: TestClient, session: Ses
 def test_token_cannot_grant_scopes_beyond_role(client: TestClient, session: Session) -> None:
     make_user(session, email="pat@example.com")
     headers = api_login(client, "pat@example.com")
-    response = client.post("/api/v1/me/tokens", json={"name": "x", "scopes": ["staff"]}, headers=headers)
+    response = client.post(
+        "/api/v1/me/tokens", json={"name": "x", "scopes": ["staff"]}, headers=headers
+    )
     assert response.status_code == 403
-    unknown = client.post("/api/v1/me/tokens", json={"name": "x", "scopes": ["everything"]}, headers=headers)
+    unknown = client.post(
+        "/api/v1/me/tokens", json={"name": "x", "scopes": ["everything"]}, headers=headers
+    )
     assert unknown.status_code == 422
 
 
@@ -124,8 +142,15 @@ def test_revoking_someone_elses_token_is_404(client: TestClient, session: Sessio
 def test_addresses_round_trip(client: TestClient, session: Session) -> None:
     make_user(session, email="ada@example.com")
     headers = api_login(client, "ada@example.com")
-    body = {"recipient": "Ada L", "line1": "221B Baker St", "city": "Portland", "region": "OR",
-            "postal_code": "97201", "country": "us", "phone": "+1 503 555 0101"}
+    body = {
+        "recipient": "Ada L",
+        "line1": "221B Baker St",
+        "city": "Portland",
+        "region": "OR",
+        "postal_code": "97201",
+        "country": "us",
+        "phone": "+1 503 555 0101",
+    }
     created = client.post("/api/v1/me/addresses", json=body, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["country"] == "US" and created.json()["is_default"] is True
@@ -135,7 +160,9 @@ def test_addresses_round_trip(client: TestClient, session: Session) -> None:
     assert bad.status_code == 422
     gone = client.delete(f"/api/v1/me/addresses/{listed[0]['id']}", headers=headers)
     assert gone.status_code == 204
-    assert client.delete(f"/api/v1/me/addresses/{listed[0]['id']}", headers=headers).status_code == 404
+    assert (
+        client.delete(f"/api/v1/me/addresses/{listed[0]['id']}", headers=headers).status_code == 404
+    )
 
 
 def test_malformed_authorization_header_is_401(client: TestClient) -> None:

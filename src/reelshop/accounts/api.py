@@ -46,8 +46,13 @@ def client_ip(request: Request) -> str:
 )
 def sign_up(body: SignUpIn, session: DbSession) -> UserOut:
     user = accounts.sign_up(
-        session=session, email=str(body.email), password=body.password, name=body.name,
-        role=Role(body.role), market_code=body.market, handle=body.handle,
+        session=session,
+        email=str(body.email),
+        password=body.password,
+        name=body.name,
+        role=Role(body.role),
+        market_code=body.market,
+        handle=body.handle,
     )
     return UserOut.model_validate(user)
 
@@ -57,13 +62,14 @@ def sign_up(body: SignUpIn, session: DbSession) -> UserOut:
     responses=problem_responses(401, 422, 429),
     summary="Exchange email and password for a bearer token (30 days)",
 )
-def log_in(
-    body: LogInIn, request: Request, session: DbSession, settings: AppSettings
-) -> LogInOut:
+def log_in(body: LogInIn, request: Request, session: DbSession, settings: AppSettings) -> LogInOut:
     codec = get_codec(request)
     try:
         user = accounts.authenticate(
-            session=session, settings=settings, email=str(body.email), password=body.password,
+            session=session,
+            settings=settings,
+            email=str(body.email),
+            password=body.password,
             client_ip=client_ip(request),
             trusted_device_for=codec.read_device(request.cookies.get("reelshop_device")),
         )
@@ -99,7 +105,10 @@ def me(principal: CurrentPrincipal) -> UserOut:
 
 @router.get("/me/tokens", responses=problem_responses(401, 403), summary="Active API tokens")
 def list_tokens(principal: ProfileReader, session: DbSession) -> list[TokenOut]:
-    return [TokenOut.model_validate(t) for t in accounts.list_api_tokens(session=session, user=principal.user)]
+    return [
+        TokenOut.model_validate(t)
+        for t in accounts.list_api_tokens(session=session, user=principal.user)
+    ]
 
 
 @router.post(
@@ -108,9 +117,14 @@ def list_tokens(principal: ProfileReader, session: DbSession) -> list[TokenOut]:
     responses=problem_responses(401, 403, 409, 422),
     summary="Create a scoped API token (its secret is shown once)",
 )
-def create_token(body: TokenCreateIn, principal: ProfileWriter, session: DbSession) -> IssuedTokenOut:
+def create_token(
+    body: TokenCreateIn, principal: ProfileWriter, session: DbSession
+) -> IssuedTokenOut:
     issued = accounts.create_api_token(
-        session=session, user=principal.user, name=body.name, scopes=body.scopes,
+        session=session,
+        user=principal.user,
+        name=body.name,
+        scopes=body.scopes,
         ttl=timedelta(days=body.ttl_days) if body.ttl_days else None,
         ceiling=principal.scopes,
     )

@@ -51,7 +51,9 @@ class User(CreatedAtMixin, Base):
     def has_permission(self, permission: StaffPermission) -> bool:
         if self.role != Role.STAFF:
             return False
-        return StaffPermission.ADMIN in self.staff_permissions or permission in self.staff_permissions
+        return (
+            StaffPermission.ADMIN in self.staff_permissions or permission in self.staff_permissions
+        )
 
 
 class Address(CreatedAtMixin, Base):

@@ -40,12 +40,14 @@ from reelshop.security.passwords import (
 from reelshop.security.scopes import Scope, scopes_for
 
 SELF_SERVICE_ROLES = frozenset({Role.SHOPPER, Role.SELLER, Role.CREATOR})
-TOKEN_PREFIX = "rs_"
+TOKEN_PREFIX = "rs_"  # noqa: S105 - a prefix, not a secret
 MAX_TOKENS_PER_USER = 50
 
 
 def find_user_by_email(*, session: Session, email: str) -> User | None:
-    return session.scalars(select(User).where(User.email_hash == keys.email_lookup_hash(email))).first()
+    return session.scalars(
+        select(User).where(User.email_hash == keys.email_lookup_hash(email))
+    ).first()
 
 
 def get_user(*, session: Session, user_id: str) -> User:
@@ -69,8 +71,14 @@ def sign_up(
     if role not in SELF_SERVICE_ROLES:
         raise InvalidInput(f"accounts with role {role!r} are created by an administrator")
     user = _create_user(
-        session=session, email=email, password=password, name=name, role=role,
-        market_code=market_code, phone=phone, handle=handle,
+        session=session,
+        email=email,
+        password=password,
+        name=name,
+        role=role,
+        market_code=market_code,
+        phone=phone,
+        handle=handle,
     )
     outbox.emit(
         session=session,
@@ -94,13 +102,21 @@ def create_staff_user(
     if not permissions:
         raise InvalidInput("a staff member needs at least one permission")
     user = _create_user(
-        session=session, email=email, password=password, name=name, role=Role.STAFF,
+        session=session,
+        email=email,
+        password=password,
+        name=name,
+        role=Role.STAFF,
         market_code=market_code,
     )
     user.staff_permissions = sorted(str(p) for p in permissions)
     audit.record(
-        session=session, actor_id=created_by, action="staff.created", target_type="user",
-        target_id=user.id, detail={"permissions": user.staff_permissions},
+        session=session,
+        actor_id=created_by,
+        action="staff.created",
+        target_type="user",
+        target_id=user.id,
+        detail={"permissions": user.staff_permissions},
     )
     return user
 
@@ -180,7 +196,9 @@ def _note_failure(
     if row is None:
         row = LoginThrottle(key=key, failures=0, window_started_at=now)
         session.add(row)
-    elif row.window_started_at + window < now and (row.locked_until is None or row.locked_until <= now):
+    elif row.window_started_at + window < now and (
+        row.locked_until is None or row.locked_until <= now
+    ):
         row.failures = 0
         row.window_started_at = now
     row.failures += 1
@@ -188,7 +206,9 @@ def _note_failure(
         # Exponential back-off, capped: a lock always ends, so nobody can lock a victim
         # out for good by guessing wrong on purpose.
         over = row.failures - threshold
-        seconds = min(settings.login_lockout_base_s * (2**min(over, 20)), settings.login_lockout_max_s)
+        seconds = min(
+            settings.login_lockout_base_s * (2 ** min(over, 20)), settings.login_lockout_max_s
+        )
         row.locked_until = now + timedelta(seconds=seconds)
 
 
@@ -227,8 +247,10 @@ def authenticate(
     user = session.scalars(select(User).where(User.email_hash == email_hash)).first()
     trusted = user is not None and trusted_device_for == user.id
 
-    waits = [_lock_remaining(_load_throttle(session, tk.pair), now),
-             _lock_remaining(_load_throttle(session, tk.client), now)]
+    waits = [
+        _lock_remaining(_load_throttle(session, tk.pair), now),
+        _lock_remaining(_load_throttle(session, tk.client), now),
+    ]
     if not trusted:
         waits.append(_lock_remaining(_load_throttle(session, tk.account), now))
     wait = max(waits)
@@ -241,11 +263,23 @@ def authenticate(
     if user is None:
         burn_verify_time(password)
     if not ok or user is None:
-        _note_failure(session, tk.pair, threshold=settings.login_max_failures, settings=settings, now=now)
-        _note_failure(session, tk.account, threshold=settings.login_account_max_failures,
-                      settings=settings, now=now)
-        _note_failure(session, tk.client, threshold=settings.login_account_max_failures * 5,
-                      settings=settings, now=now)
+        _note_failure(
+            session, tk.pair, threshold=settings.login_max_failures, settings=settings, now=now
+        )
+        _note_failure(
+            session,
+            tk.account,
+            threshold=settings.login_account_max_failures,
+            settings=settings,
+            now=now,
+        )
+        _note_failure(
+            session,
+            tk.client,
+            threshold=settings.login_account_max_failures * 5,
+            settings=settings,
+            now=now,
+        )
         raise ProblemError("email or password is wrong", problem=BAD_CREDENTIALS)
 
     _clear(session, tk.pair)
@@ -339,7 +373,9 @@ def revoke_api_token(*, session: Session, user: User, token_id: str) -> ApiToken
 def resolve_api_token(*, session: Session, secret: str) -> tuple[User, ApiToken] | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))).first()
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))
+    ).first()
     now = utcnow()
     if token is None or token.revoked_at is not None:
         return None
@@ -374,8 +410,15 @@ def add_address(
     if len(existing) >= 20:
         raise Conflict("at most 20 saved addresses")
     address = Address(
-        user_id=user.id, recipient=recipient, line1=line1, line2=line2, city=city,
-        region=region, postal_code=postal_code, country=country.upper(), phone=phone,
+        user_id=user.id,
+        recipient=recipient,
+        line1=line1,
+        line2=line2,
+        city=city,
+        region=region,
+        postal_code=postal_code,
+        country=country.upper(),
+        phone=phone,
         is_default=make_default or not existing,
     )
     if address.is_default:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 import reelshop.models  # noqa: F401 - registers every table on Base.metadata
 from reelshop.config import get_settings
-from reelshop.db import Base, make_engine
+from reelshop.db import Base, UTCDateTime, make_engine
+from reelshop.security.fields import Encrypted
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Migrations use plain SQL types: app-side types (encryption, UTC) stay in the models."""
+    if type_ == "type" and isinstance(obj, Encrypted):
+        return "sa.Text()"
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -19,6 +32,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -25,9 +25,7 @@ log = logging.getLogger("reelshop.outbox")
 VISIBILITY_TIMEOUT = timedelta(minutes=5)
 
 
-def claim_due_events(
-    factory: sessionmaker[Session], *, limit: int = 200
-) -> list[str]:
+def claim_due_events(factory: sessionmaker[Session], *, limit: int = 200) -> list[str]:
     """Mark up to ``limit`` due events as queued; return their ids."""
     now = utcnow()
     with unit_of_work(factory) as session:
@@ -97,7 +95,11 @@ def deliver(factory: sessionmaker[Session], settings: Settings, event_id: str) -
                     event.next_attempt_at = utcnow() + retry_delay(settings, event.attempts)
                     log.warning(
                         "outbox handler failed; will retry",
-                        extra={"event_id": event.id, "handler": sub.name, "attempt": event.attempts},
+                        extra={
+                            "event_id": event.id,
+                            "handler": sub.name,
+                            "attempt": event.attempts,
+                        },
                     )
                 return event.status
             done.append(sub.name)

@@ -113,9 +113,15 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
         codec = get_codec(request)
         data = codec.read(request.cookies.get(codec.settings.session_cookie_name))
         if data is not None:
-            user = session.get(User, data.user_id)
-            if user is not None and user.is_active and user.session_version == data.session_version:
-                principal = Principal(user, "session", scopes_for(user), data.csrf_token)
+            cookie_user = session.get(User, data.user_id)
+            if (
+                cookie_user is not None
+                and cookie_user.is_active
+                and cookie_user.session_version == data.session_version
+            ):
+                principal = Principal(
+                    cookie_user, "session", scopes_for(cookie_user), data.csrf_token
+                )
                 if request.method not in SAFE_METHODS:
                     given = await _csrf_given(request)
                     if not tokens_match(data.csrf_token, given):

@@ -13,6 +13,7 @@ def use_cheap_hashing_for_tests() -> None:
     global _hasher
     _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
 
+
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 
@@ -20,9 +21,21 @@ MAX_LENGTH = 128
 # security hardening work. Kept lowercase.
 _COMMON = frozenset(
     {
-        "password12", "1234567890", "qwertyuiop", "password123", "iloveyou12",
-        "0987654321", "1q2w3e4r5t", "qwerty1234", "letmein123", "welcome123",
-        "passw0rd12", "abcdefghij", "1111111111", "123456789a", "reelshop123",
+        "password12",
+        "1234567890",
+        "qwertyuiop",
+        "password123",
+        "iloveyou12",
+        "0987654321",
+        "1q2w3e4r5t",
+        "qwerty1234",
+        "letmein123",
+        "welcome123",
+        "passw0rd12",
+        "abcdefghij",
+        "1111111111",
+        "123456789a",
+        "reelshop123",
     }
 )
 

@@ -20,8 +20,13 @@ class Scope(StrEnum):
     STAFF = "staff"  # staff actions, still limited by the staff member's permissions
 
 
-_BASE = {Scope.PROFILE_READ, Scope.PROFILE_WRITE, Scope.ORDERS_READ, Scope.ORDERS_WRITE,
-         Scope.CATALOG_READ}
+_BASE = {
+    Scope.PROFILE_READ,
+    Scope.PROFILE_WRITE,
+    Scope.ORDERS_READ,
+    Scope.ORDERS_WRITE,
+    Scope.CATALOG_READ,
+}
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "shopper": frozenset(_BASE),
     "creator": frozenset(_BASE | {Scope.VIDEOS_WRITE}),

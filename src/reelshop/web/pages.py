@@ -40,17 +40,27 @@ def _check_anon_csrf(request: Request, csrf_token: str) -> None:
         raise ProblemError("the form expired; reload the page and try again", problem=CSRF)
 
 
-def _start_session(request: Request, response: Response, principal_user_id: str, version: int) -> None:
+def _start_session(
+    request: Request, response: Response, principal_user_id: str, version: int
+) -> None:
     codec = get_codec(request)
     settings = codec.settings
     value, _data = codec.issue(principal_user_id, version)  # a fresh session and CSRF token
     response.set_cookie(
-        settings.session_cookie_name, value, max_age=settings.session_max_age_s,
-        httponly=True, samesite="lax", secure=settings.cookie_secure,
+        settings.session_cookie_name,
+        value,
+        max_age=settings.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
     )
     response.set_cookie(
-        DEVICE_COOKIE, codec.issue_device(principal_user_id), max_age=DEVICE_MAX_AGE_S,
-        httponly=True, samesite="lax", secure=settings.cookie_secure,
+        DEVICE_COOKIE,
+        codec.issue_device(principal_user_id),
+        max_age=DEVICE_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
     )
 
 
@@ -82,14 +92,19 @@ def login_submit(
     codec = get_codec(request)
     try:
         user = accounts.authenticate(
-            session=session, settings=settings, email=email, password=password,
+            session=session,
+            settings=settings,
+            email=email,
+            password=password,
             client_ip=request.client.host if request.client else "unknown",
             trusted_device_for=codec.read_device(request.cookies.get(DEVICE_COOKIE)),
         )
     except ProblemError as exc:
         session.commit()  # keep the failure count
         return render(
-            request, "login.html", {"error": exc.detail, "email": email, "next": next},
+            request,
+            "login.html",
+            {"error": exc.detail, "email": email, "next": next},
             status_code=exc.status,
         )
     response = RedirectResponse(_safe_next(next, role_home(user.role)), status_code=303)
@@ -124,8 +139,9 @@ def signup_submit(
         )
     except ProblemError as exc:
         session.rollback()
-        return render(request, "signup.html", {"error": exc.detail, "form": form},
-                      status_code=exc.status)
+        return render(
+            request, "signup.html", {"error": exc.detail, "form": form}, status_code=exc.status
+        )
     response = RedirectResponse(role_home(user.role), status_code=303)
     _start_session(request, response, user.id, user.session_version)
     return response
@@ -177,4 +193,3 @@ def _staff_sections(principal: Principal) -> list[dict[str, str]]:
 @router.get("/staff", response_class=HTMLResponse)
 def staff_home(request: Request, principal: StaffPrincipal) -> Response:
     return render(request, "staff/home.html", {"sections": _staff_sections(principal)})
-

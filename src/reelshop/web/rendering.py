@@ -60,8 +60,12 @@ def render(
     if anon_cookie:
         settings = request.app.state.settings
         response.set_cookie(
-            anon_cookie[0], anon_cookie[1], httponly=True, samesite="lax",
-            secure=settings.cookie_secure, max_age=24 * 3600,
+            anon_cookie[0],
+            anon_cookie[1],
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            max_age=24 * 3600,
         )
     return response
 
