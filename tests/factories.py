@@ -110,3 +110,77 @@ def page_login(client: TestClient, email: str, password: str = PASSWORD) -> str:
     found = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
     assert found, "logged-in page carries no CSRF token"
     return found.group(1)
+
+
+def make_category(session: Session, slug: str = "electronics", name: str | None = None) -> Any:
+    from sqlalchemy import select
+
+    from reelshop.catalog.models import Category
+
+    found = session.scalars(select(Category).where(Category.slug == slug)).first()
+    if found is not None:
+        return found
+    category = Category(slug=slug, name=name or slug.replace("-", " ").title(), path=slug)
+    session.add(category)
+    session.flush()
+    return category
+
+
+def make_product(
+    session: Session,
+    *,
+    seller: SellerProfile | None = None,
+    title: str = "Wireless earbuds",
+    price_cents: int = 2999,
+    stock: int = 10,
+    status: str = "active",
+    variants: int = 1,
+    category_slug: str = "electronics",
+    commit: bool = True,
+) -> Any:
+    """An active product with ``variants`` SKUs, each with ``stock`` units at the seller's
+    warehouse. Returns the Product (SKUs in ``product.skus``)."""
+    from reelshop.catalog.models import Product, Sku
+    from reelshop.inventory import service as inventory
+    from reelshop.inventory.models import AdjustmentReason
+
+    if seller is None:
+        _, seller = make_seller(session, commit=False)
+    category = make_category(session, category_slug)
+    n = next(_counter)
+    product = Product(
+        seller_id=seller.id,
+        handle=f"product-{n}",
+        title=title,
+        description=f"{title} #{n}",
+        category_id=category.id,
+        currency=seller.currency,
+        status=status,
+        option_names=["Color"] if variants > 1 else [],
+    )
+    for i in range(variants):
+        product.skus.append(
+            Sku(
+                code=f"SKU-{n}-{i}",
+                price_amount=price_cents,
+                position=i,
+                option_values={"Color": f"Color {i}"} if variants > 1 else {},
+            )
+        )
+    session.add(product)
+    session.flush()
+    location = inventory.default_location(
+        session=session, seller_id=seller.id, country=seller.ships_from_country
+    )
+    for sku in product.skus:
+        if stock:
+            inventory.adjust(
+                session=session,
+                sku_id=sku.id,
+                location_id=location.id,
+                delta=stock,
+                reason=AdjustmentReason.RECEIVED,
+            )
+    if commit:
+        session.commit()
+    return product
