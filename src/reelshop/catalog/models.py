@@ -113,11 +113,13 @@ class ProductImage(CreatedAtMixin, Base):
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
-    storage_key: Mapped[str] = mapped_column(String(200))  # re-encoded full image
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    width: Mapped[int]
-    height: Mapped[int]
-    content_type: Mapped[str] = mapped_column(String(40))
+    # Re-encoded image and thumbnail in storage; None while only the source URL is known
+    # (a CSV import's "Image Src" is recorded, not fetched).
+    storage_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    thumb_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
+    content_type: Mapped[str | None] = mapped_column(String(40), default=None)
     alt: Mapped[str] = mapped_column(String(255), default="")
     source_url: Mapped[str | None] = mapped_column(String(500), default=None)  # CSV "Image Src"
 

@@ -2,13 +2,14 @@
 
 Revision ID: 0002_catalog_inventory
 Revises: 0001_foundation
-Create Date: 2026-11-24 23:36:31.699061
+Create Date: 2026-11-24 23:39:42.613359
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0002_catalog_inventory"
 down_revision: str | None = "0001_foundation"
@@ -130,11 +131,11 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("product_id", sa.String(length=40), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("storage_key", sa.String(length=200), nullable=False),
-        sa.Column("thumb_key", sa.String(length=200), nullable=False),
-        sa.Column("width", sa.Integer(), nullable=False),
-        sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("content_type", sa.String(length=40), nullable=False),
+        sa.Column("storage_key", sa.String(length=200), nullable=True),
+        sa.Column("thumb_key", sa.String(length=200), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("content_type", sa.String(length=40), nullable=True),
         sa.Column("alt", sa.String(length=255), nullable=False),
         sa.Column("source_url", sa.String(length=500), nullable=True),
         sa.Column(
