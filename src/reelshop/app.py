@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import reelshop.models  # noqa: F401 - all tables registered before first use
 from reelshop import __version__
 from reelshop.accounts.api import router as accounts_router
-from reelshop.config import Settings, get_settings
+from reelshop.config import Environment, Settings, get_settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.errors import (
     INTERNAL,
@@ -34,6 +34,7 @@ from reelshop.errors import (
 from reelshop.markets.api import router as markets_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.security import keys
+from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.sessions import SessionCodec
 from reelshop.web.pages import router as pages_router
@@ -194,5 +195,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         return JSONResponse(body)
 
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == Environment.PRODUCTION)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
     return app
