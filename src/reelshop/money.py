@@ -124,9 +124,13 @@ class Money:
             raise MoneyError("allocation needs non-negative ratios with a positive sum")
         total = sum(ratios)
         parts = [self.amount * r // total for r in ratios]
-        remainder = self.amount - sum(parts)
-        for i in range(abs(remainder)):
-            parts[i % len(parts)] += 1 if remainder > 0 else -1
+        # Largest remainder: the units lost to flooring go to the parts that lost the most,
+        # so no part is more than one minor unit from its exact share and a zero ratio
+        # gets nothing.
+        lost = [self.amount * r - part * total for r, part in zip(ratios, parts, strict=True)]
+        by_loss = sorted(range(len(parts)), key=lambda i: (-lost[i], i))
+        for i in by_loss[: self.amount - sum(parts)]:
+            parts[i] += 1
         return [Money(p, self.currency) for p in parts]
 
     def format(self, locale: str = "en_US") -> str:

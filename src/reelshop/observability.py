@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,11 +76,16 @@ log = logging.getLogger("reelshop.http")
 
 
 def _route_template(app: Any, scope: Scope) -> str:
-    for route in getattr(app, "routes", []):
+    # FastAPI keeps included routers nested; iter_route_contexts yields their routes with
+    # the full path template, so a label is "/api/v1/markets/{code}", never a concrete path.
+    partial: str | None = None
+    for route in iter_route_contexts(getattr(app, "routes", [])):
         match, _ = route.matches(scope)
         if match == Match.FULL:
-            return str(getattr(route, "path", scope.get("path", "")))
-    return "unmatched"
+            return str(route.path)
+        if match == Match.PARTIAL and partial is None:
+            partial = str(route.path)
+    return partial or "unmatched"
 
 
 class RequestContextMiddleware:
