@@ -316,3 +316,29 @@ def summary(*, session: Session, sku_id: str) -> StockSummary:
         ).where(StockLevel.sku_id == sku_id)
     ).one()
     return StockSummary(int(row[0]), int(row[1]))
+
+
+def levels(*, session: Session, sku_ids: Iterable[str]) -> list[tuple[StockLevel, StockLocation]]:
+    """Stock rows of these SKUs with their locations, oldest location first."""
+    ids = list(sku_ids)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(StockLevel, StockLocation)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .where(StockLevel.sku_id.in_(ids))
+        .order_by(StockLevel.sku_id, StockLocation.created_at, StockLocation.id)
+    ).all()
+    return [(level, location) for level, location in rows]
+
+
+def list_adjustments(*, session: Session, sku_id: str, limit: int = 100) -> list[StockAdjustment]:
+    """The SKU's stock movements, newest first."""
+    return list(
+        session.scalars(
+            select(StockAdjustment)
+            .where(StockAdjustment.sku_id == sku_id)
+            .order_by(StockAdjustment.created_at.desc(), StockAdjustment.id)
+            .limit(max(1, min(limit, 1000)))
+        ).all()
+    )
