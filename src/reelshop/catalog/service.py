@@ -96,6 +96,18 @@ def get_category(*, session: Session, slug_or_path: str) -> Category:
     return category
 
 
+def category_by_id(*, session: Session, category_id: str) -> Category:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound("no such category")
+    return category
+
+
+def category_paths(*, session: Session) -> dict[str, str]:
+    """Category id to path, for shaping lists without one lookup per row."""
+    return {str(row[0]): str(row[1]) for row in session.execute(select(Category.id, Category.path))}
+
+
 def _category_for_input(session: Session, slug_or_path: str) -> Category:
     try:
         return get_category(session=session, slug_or_path=slug_or_path)
