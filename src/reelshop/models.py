@@ -2,6 +2,7 @@
 
 from reelshop.accounts import models as accounts_models
 from reelshop.catalog import models as catalog_models
+from reelshop.catalog import search_models as catalog_search_models
 from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
@@ -11,6 +12,7 @@ from reelshop.sellers import models as sellers_models
 __all__ = [
     "accounts_models",
     "catalog_models",
+    "catalog_search_models",
     "inventory_models",
     "markets_models",
     "outbox_models",

@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 import reelshop.models  # noqa: F401 - registers every table on Base.metadata
+from reelshop.catalog.search_models import RAW_SQL_TABLE_PREFIXES
 from reelshop.config import get_settings
 from reelshop.db import Base, UTCDateTime, make_engine
 from reelshop.security.fields import Encrypted
@@ -26,6 +27,11 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Skip index structures that migrations make with raw SQL (FTS5 and its shadow tables)."""
+    return not (type_ == "table" and name and name.startswith(RAW_SQL_TABLE_PREFIXES))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -33,6 +39,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
