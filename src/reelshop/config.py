@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - the named insecure default
 DEV_EMAIL_HASH_KEY = "dev-only-email-hash-key-change-me"
+DEV_SIMULATED_WEBHOOK_SECRET = "dev-only-simulated-processor-webhook-secret"  # noqa: S105
 
 
 def _dev_field_key() -> str:
@@ -65,6 +66,18 @@ class Settings(BaseSettings):
 
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_retry_base_s: float = Field(default=2.0, ge=0)
+
+    # Checkout: how long placed-but-unpaid checkouts hold stock; how long
+    # Idempotency-Key answers are kept.
+    checkout_reservation_ttl_s: int = Field(default=15 * 60, ge=30)
+    idempotency_ttl_h: int = Field(default=24, ge=24)
+
+    # Payments through the SIMULATED processor: the key it signs webhooks with, where
+    # its worker job posts them (default http://<host>:<port>), and how often it sends
+    # one twice.
+    simulated_processor_webhook_secret: str = DEV_SIMULATED_WEBHOOK_SECRET
+    payments_webhook_base_url: str | None = None
+    simulated_webhook_duplicate_rate: float = Field(default=0.1, ge=0, le=1)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,8 +1,10 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 
 from reelshop.accounts import models as accounts_models
+from reelshop.catalog import import_models as catalog_import_models
 from reelshop.catalog import models as catalog_models
 from reelshop.catalog import search_models as catalog_search_models
+from reelshop.checkout import models as checkout_models
 from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
@@ -11,8 +13,10 @@ from reelshop.sellers import models as sellers_models
 
 __all__ = [
     "accounts_models",
+    "catalog_import_models",
     "catalog_models",
     "catalog_search_models",
+    "checkout_models",
     "inventory_models",
     "markets_models",
     "outbox_models",

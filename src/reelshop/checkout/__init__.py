@@ -1,0 +1,1 @@
+"""Cart, checkout, orders split per seller, vouchers and flash deals."""
