@@ -20,6 +20,7 @@ import reelshop.models  # noqa: F401 - all tables registered before first use
 from reelshop import __version__, storage
 from reelshop.accounts.api import router as accounts_router
 from reelshop.catalog.api import router as catalog_router
+from reelshop.catalog.import_api import router as catalog_import_router
 from reelshop.config import Environment, Settings, get_settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.errors import (
@@ -38,6 +39,7 @@ from reelshop.security import keys
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.sessions import SessionCodec
+from reelshop.sellers.api import router as sellers_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.rendering import render_error_page
@@ -150,7 +152,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(markets_router, prefix="/api/v1")
+    # Before the catalog router: /seller/products/export.csv is not a product id.
+    app.include_router(catalog_import_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(sellers_router, prefix="/api/v1")
     app.include_router(media_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
