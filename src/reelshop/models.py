@@ -8,6 +8,7 @@ from reelshop.checkout import models as checkout_models
 from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
+from reelshop.payments import models as payments_models
 from reelshop.security import models as security_models
 from reelshop.sellers import models as sellers_models
 
@@ -20,6 +21,7 @@ __all__ = [
     "inventory_models",
     "markets_models",
     "outbox_models",
+    "payments_models",
     "security_models",
     "sellers_models",
 ]
