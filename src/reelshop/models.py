@@ -5,6 +5,7 @@ from reelshop.catalog import import_models as catalog_import_models
 from reelshop.catalog import models as catalog_models
 from reelshop.catalog import search_models as catalog_search_models
 from reelshop.checkout import models as checkout_models
+from reelshop.feed import models as feed_models
 from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
@@ -18,6 +19,7 @@ __all__ = [
     "catalog_models",
     "catalog_search_models",
     "checkout_models",
+    "feed_models",
     "inventory_models",
     "markets_models",
     "outbox_models",

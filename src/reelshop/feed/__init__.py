@@ -1,0 +1,1 @@
+"""The For You feed: shoppable videos, product tags, interaction events and the recommender."""
