@@ -20,6 +20,7 @@ import reelshop.models  # noqa: F401
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.outbox import relay
+from reelshop.scheduling import JobContext, Scheduler
 from reelshop.security import keys
 
 log = logging.getLogger("reelshop.worker")
@@ -40,6 +41,7 @@ class Worker:
         self.factory = make_session_factory(self.engine)
         self.huey = huey or make_huey(settings)
         self._stop = threading.Event()
+        self.scheduler = Scheduler(JobContext(self.factory, settings))
 
         @self.huey.task(name="outbox.deliver")  # type: ignore[untyped-decorator]
         def deliver_task(event_id: str) -> str:
@@ -68,6 +70,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 self.relay_once()
+                self.scheduler.run_due()
             except Exception:
                 log.exception("outbox relay failed; retrying")
             self._stop.wait(interval_s)

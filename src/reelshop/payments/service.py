@@ -34,6 +34,8 @@ from reelshop.payments.models import (
     EntryKind,
     EscrowHold,
     HoldStatus,
+    JournalEntry,
+    JournalLine,
     LedgerAccount,
     MarketFinancePolicy,
     Payment,
@@ -809,3 +811,83 @@ def get_payout(*, session: Session, seller_id: str, payout_id: str) -> Payout:
 def shopper_market(*, session: Session, shopper_id: str) -> str:
     user = session.get(User, shopper_id)
     return user.market_code if user else "US"
+
+
+# --- reading the books --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FinanceSummary:
+    escrow: list[Money]
+    commission_revenue: list[Money]
+    voucher_subsidy: list[Money]
+    seller_payables: list[Money]
+    seller_receivables: list[Money]
+    creator_payables: list[Money]
+    payouts_in_transit: list[Money]
+    held_orders: int
+    recent_payouts: list[Payout]
+
+
+def _totals(session: Session, prefix: str, *, credit_normal: bool) -> list[Money]:
+    rows = session.execute(
+        select(LedgerAccount.currency, func.sum(LedgerAccount.balance))
+        .where(LedgerAccount.code.startswith(prefix))
+        .group_by(LedgerAccount.currency)
+        .order_by(LedgerAccount.currency)
+    ).all()
+    sign = -1 if credit_normal else 1
+    return [Money(sign * int(total or 0), currency) for currency, total in rows]
+
+
+def finance_summary(*, session: Session) -> FinanceSummary:
+    return FinanceSummary(
+        escrow=_totals(session, ledger.PLATFORM_ESCROW, credit_normal=True),
+        commission_revenue=_totals(session, ledger.PLATFORM_COMMISSION_REVENUE, credit_normal=True),
+        voucher_subsidy=_totals(session, ledger.PLATFORM_VOUCHER_SUBSIDY, credit_normal=False),
+        seller_payables=_totals(session, ledger.SELLER_PAYABLE + ":", credit_normal=True),
+        seller_receivables=_totals(session, ledger.SELLER_RECEIVABLE + ":", credit_normal=False),
+        creator_payables=_totals(
+            session, ledger.CREATOR_AFFILIATE_PAYABLE + ":", credit_normal=True
+        ),
+        payouts_in_transit=_totals(session, ledger.PAYOUTS_IN_TRANSIT, credit_normal=True),
+        held_orders=int(
+            session.scalar(
+                select(func.count())
+                .select_from(EscrowHold)
+                .where(EscrowHold.status == HoldStatus.HELD)
+            )
+            or 0
+        ),
+        recent_payouts=list(
+            session.scalars(select(Payout).order_by(Payout.created_at.desc(), Payout.id).limit(20))
+        ),
+    )
+
+
+def seller_balance(*, session: Session, seller_id: str, currency: str) -> Money:
+    """What the platform owes the seller now (settled, not yet paid out), net of receivables."""
+    owed = -ledger.balance(
+        session=session, account=ledger.seller_payable(seller_id), currency=currency
+    )
+    owes = ledger.balance(
+        session=session, account=ledger.seller_receivable(seller_id), currency=currency
+    )
+    return Money(owed - owes, currency)
+
+
+def seller_escrow(*, session: Session, seller_id: str) -> list[Money]:
+    """Money held for the seller's paid orders that have not settled yet, per currency."""
+    rows = session.execute(
+        select(JournalLine.currency, func.sum(JournalLine.amount))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(EscrowHold, EscrowHold.order_id == JournalEntry.order_id)
+        .where(
+            JournalLine.account == ledger.PLATFORM_ESCROW,
+            EscrowHold.seller_id == seller_id,
+            EscrowHold.status == HoldStatus.HELD,
+        )
+        .group_by(JournalLine.currency)
+        .order_by(JournalLine.currency)
+    ).all()
+    return [Money(-int(total or 0), currency) for currency, total in rows]
