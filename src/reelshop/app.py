@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import reelshop.models  # noqa: F401 - all tables registered before first use
@@ -110,6 +111,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else problem.title
         return _problem_response(
             request, ProblemError(detail, problem=problem, headers=dict(exc.headers or {}))
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, exc: DataError) -> Response:
+        # The database refused a value the client sent (a NUL character, a number out of
+        # the column's range): the client's error, and the transaction has rolled back.
+        log.warning("database refused a value", extra={"path": request.url.path})
+        return _problem_response(
+            request,
+            ProblemError(
+                "a value is out of range or contains characters that cannot be stored",
+                problem=VALIDATION,
+            ),
         )
 
     @app.exception_handler(DataError)
