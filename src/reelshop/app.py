@@ -39,6 +39,7 @@ from reelshop.errors import (
 from reelshop.feed.api import router as feed_router
 from reelshop.markets.api import router as markets_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
+from reelshop.payments.api import router as payments_router
 from reelshop.security import keys
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
@@ -47,6 +48,7 @@ from reelshop.sellers.api import router as sellers_router
 from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
+from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.video_media import router as video_media_router
 from reelshop.web.rendering import render_error_page
@@ -190,12 +192,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_import_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(sellers_router, prefix="/api/v1")
+    app.include_router(payments_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.
     app.include_router(video_media_router)
     app.include_router(feed_pages_router)
     app.include_router(media_router)
     app.include_router(pages_router)
+    app.include_router(payment_pages_router)
     app.include_router(seller_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

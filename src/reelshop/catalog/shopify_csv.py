@@ -259,8 +259,9 @@ def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
 # --- categories ---------------------------------------------------------------------
 
 # Shopify's standard product taxonomy (names and "A > B > C" paths) to our category
-# slugs. Lookups try the full path, then each shorter prefix, then the last segment;
-# the first one that names a category present in our tree wins.
+# slugs. A lookup walks from the full path to ever shorter prefixes; at each step a
+# segment that is the name of exactly one of our categories ("Audio") wins, else the
+# prefix's entry here if it names a category present in our tree.
 SHOPIFY_TO_SLUG: dict[str, str] = {
     "animals & pet supplies": "pets",
     "animals & pet supplies > pet supplies": "pets",
@@ -345,9 +346,13 @@ class CategoryMap:
     def __init__(self, categories: Iterable[CategoryRef]) -> None:
         self._by_slug: dict[str, CategoryRef] = {}
         self._by_path: dict[str, CategoryRef] = {}
+        by_name: dict[str, list[CategoryRef]] = {}
         for ref in categories:
             self._by_slug[ref.slug.lower()] = ref
             self._by_path[ref.path.lower()] = ref
+            by_name.setdefault(_norm(ref.name), []).append(ref)
+        # Only names that identify one category ("Audio", "Shoes") are matched by name.
+        self._by_name = {name: refs[0] for name, refs in by_name.items() if len(refs) == 1}
 
     def resolve(self, value: str) -> CategoryRef | None:
         key = _norm(value)
@@ -357,13 +362,16 @@ class CategoryMap:
         if own is not None:
             return own
         segments = [s.strip() for s in key.split(">") if s.strip()]
-        candidates = [" > ".join(segments[:n]) for n in range(len(segments), 0, -1)]
-        if segments:
-            candidates.append(segments[-1])
-        for candidate in candidates:
-            slug = SHOPIFY_TO_SLUG.get(candidate)
+        for n in range(len(segments), 0, -1):
+            named = self._by_name.get(segments[n - 1])
+            if named is not None:
+                return named
+            slug = SHOPIFY_TO_SLUG.get(" > ".join(segments[:n]))
             if slug and slug in self._by_slug:
                 return self._by_slug[slug]
+        slug = SHOPIFY_TO_SLUG.get(segments[-1]) if segments else None
+        if slug and slug in self._by_slug:
+            return self._by_slug[slug]
         return None
 
     def export_label(self, slug: str, path: str) -> str:
