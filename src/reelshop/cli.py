@@ -250,5 +250,30 @@ def keys_generate(key_id: Annotated[str, typer.Argument(help="e.g. k2026a")]) ->
     console.print(Keyring.generate_key_spec(key_id), soft_wrap=True)
 
 
+ledger_app = typer.Typer(no_args_is_help=True, help="The double-entry payments ledger.")
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Check the ledger's invariants; exit 1 and say what is wrong if any fails."""
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.payments.verify import verify
+
+    engine = make_engine(_settings().database_url)
+    with make_session_factory(engine, deferred=True)() as session:
+        report = verify(session=session)
+    engine.dispose()
+    if report.ok:
+        console.print(
+            f"[green]ledger verifies[/green]: {report.entries} entries, {report.lines} lines"
+        )
+        return
+    for violation in report.violations:
+        console.print(f"[red]✗[/red] {violation}", soft_wrap=True)
+    console.print(f"[red]ledger does not verify: {len(report.violations)} problem(s)[/red]")
+    raise typer.Exit(1)
+
+
 def main() -> None:
     app()
