@@ -23,6 +23,7 @@ from reelshop import __version__, storage
 from reelshop.accounts.api import router as accounts_router
 from reelshop.catalog.api import router as catalog_router
 from reelshop.checkout.api import router as checkout_router
+from reelshop.checkout.api import router as checkout_router
 from reelshop.catalog.import_api import router as catalog_import_router
 from reelshop.config import Environment, Settings, get_settings
 from reelshop.db import make_engine, make_session_factory
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(markets_router, prefix="/api/v1")
+    app.include_router(checkout_router, prefix="/api/v1")
     app.include_router(checkout_router, prefix="/api/v1")
     # Before the catalog router: /seller/products/export.csv is not a product id.
     app.include_router(catalog_import_router, prefix="/api/v1")
