@@ -25,6 +25,7 @@ from reelshop.catalog.api import router as catalog_router
 from reelshop.checkout.api import router as checkout_router
 from reelshop.checkout.api import router as checkout_router
 from reelshop.catalog.import_api import router as catalog_import_router
+from reelshop.catalog.search_api import router as search_router
 from reelshop.config import Environment, Settings, get_settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.errors import (
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the catalog router: /seller/products/export.csv is not a product id.
     app.include_router(catalog_import_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(search_router, prefix="/api/v1")
     app.include_router(sellers_router, prefix="/api/v1")
     app.include_router(payments_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
+from reelshop.catalog.search_index import seed_search_index
 from reelshop.ids import new_id
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
@@ -290,6 +291,7 @@ SeedStep = Callable[[Session, SeedContext], None]
 SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("accounts", seed_accounts),
     ("sellers", seed_sellers),
+    ("search_index", seed_search_index),  # after every step that adds products
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, File, Form, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from reelshop.errors import PAYLOAD_TOO_LARGE, ProblemError, problem_responses
 from reelshop.feed import service
@@ -95,6 +96,10 @@ def get_feed(
     )
 
 
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
 @router.post(
     "/feed/events",
     response_model=EventsAccepted,
@@ -106,9 +111,9 @@ def post_events(
     session: DbSession,
     principal: ShopperPrincipal,
     settings: AppSettings,
-    events: Annotated[list[EventIn] | EventIn, Body()],
+    events: Annotated[list[EventIn], BeforeValidator(_as_list), Body()],
 ) -> EventsAccepted:
-    batch = events if isinstance(events, list) else [events]
+    batch = events
     recorded = service.record_events(
         session=session,
         user_id=principal.id,

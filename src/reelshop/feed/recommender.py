@@ -95,15 +95,15 @@ def train_als(user_items: sparse.csr_matrix, params: AlsParams) -> tuple[FloatAr
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    model = AlternatingLeastSquares(
-        factors=params.factors,
-        regularization=params.regularization,
-        alpha=params.alpha,
-        iterations=params.iterations,
-        random_state=params.seed,
-        calculate_training_loss=False,
-    )
     with threadpool_limits(limits=1, user_api="blas"):
+        model = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.regularization,
+            alpha=params.alpha,
+            iterations=params.iterations,
+            random_state=params.seed,
+            calculate_training_loss=False,
+        )
         model.fit(user_items.tocsr().astype(np.float32), show_progress=False)
     return (
         np.ascontiguousarray(model.user_factors, dtype=np.float32),
@@ -171,7 +171,8 @@ def _z(values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     std = v.std()
     if v.size == 0 or std < 1e-9:
         return np.zeros_like(v)
-    return (v - v.mean()) / std
+    out: npt.NDArray[np.float64] = (v - v.mean()) / std
+    return out
 
 
 @dataclass(frozen=True)

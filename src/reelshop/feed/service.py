@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -742,8 +742,8 @@ def _explore(
     page: list[str],
     *,
     new: list[str],
-    product_of: dict[str, str | None],
-    creator_of: dict[str, str | None],
+    product_of: Mapping[str, str | None],
+    creator_of: Mapping[str, str | None],
     slots: Sequence[int],
     rng: random.Random,
     sources: dict[str, str],
