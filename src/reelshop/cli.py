@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reelshop.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True, help="reelshop: short videos that sell.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -22,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
+search_app = typer.Typer(no_args_is_help=True, help="The shop's search index.")
+app.add_typer(search_app, name="search")
 console = Console()
 
 
@@ -248,6 +254,49 @@ def keys_generate(key_id: Annotated[str, typer.Argument(help="e.g. k2026a")]) ->
     if not key_id.isalnum():
         raise typer.BadParameter("key ids are letters and digits")
     console.print(Keyring.generate_key_spec(key_id), soft_wrap=True)
+
+
+@search_app.command("reindex")
+def search_reindex(
+    batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+) -> None:
+    """Re-index every product (keyword index, vocabulary, embeddings), a batch per commit."""
+    from reelshop.catalog.embeddings import Embedder
+    from reelshop.catalog.search_index import reindex_all
+    from reelshop.db import make_engine, make_session_factory, unit_of_work
+    from reelshop.security import keys
+
+    settings = _settings()
+    keys.configure(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+
+    def run_batch(step: Callable[[Session], int]) -> int:
+        with unit_of_work(factory) as session:
+            return step(session)
+
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]indexing[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} products"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        done, live = reindex_all(
+            run_batch, batch_size=batch_size, embedder=Embedder(threads=2), on_progress=on_progress
+        )
+    engine.dispose()
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"[green]indexed {done} products[/green] ({live} searchable) in {elapsed:.1f} s"
+        f" ({done / max(elapsed, 1e-9):.0f} products/s)"
+    )
 
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The double-entry payments ledger.")

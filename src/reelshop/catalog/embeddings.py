@@ -66,20 +66,21 @@ class Embedder:
             "attention_mask": mask,
             "token_type_ids": np.zeros_like(ids),
         }
-        hidden = self._session.run(None, feeds)[0]
+        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        normalised: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalised
 
     def encode_query(self, text: str) -> Vectors:
         """A query's vector, remembered for the most recent 2,048 distinct queries."""
         key = " ".join(text.lower().split())
-        cached = self._query_cache.get(key)
+        cached: Vectors | None = self._query_cache.get(key)
         if cached is not None:
             self._query_cache.move_to_end(key)
             return cached
-        vector = self._encode_batch([key])[0]
+        vector: Vectors = self._encode_batch([key])[0]
         vector.setflags(write=False)
         self._query_cache[key] = vector
         if len(self._query_cache) > 2048:
