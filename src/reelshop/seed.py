@@ -24,6 +24,7 @@ from reelshop.ids import new_id
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
+from reelshop.sellers.seed import seed_seller_vetting
 
 DEMO_PASSWORD = "reelshop-demo-2026"  # noqa: S105 - published demo credential
 
@@ -291,6 +292,7 @@ SeedStep = Callable[[Session, SeedContext], None]
 SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("accounts", seed_accounts),
     ("sellers", seed_sellers),
+    ("seller_vetting", seed_seller_vetting),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 
