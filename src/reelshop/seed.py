@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
+from reelshop.catalog.seed import seed_catalog
 from reelshop.catalog.search_index import seed_search_index
 from reelshop.ids import new_id
 from reelshop.security import keys
@@ -292,6 +293,7 @@ SeedStep = Callable[[Session, SeedContext], None]
 SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("accounts", seed_accounts),
     ("sellers", seed_sellers),
+    ("catalog", seed_catalog),
     ("seller_vetting", seed_seller_vetting),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
