@@ -110,6 +110,39 @@ def _applicant_users(session: Session, ctx: SeedContext, demo_password: str) -> 
     return users
 
 
+def _play_story(
+    session: Session,
+    reviewer: User,
+    applicant: User,
+    application: SellerApplication,
+    legal_name: str,
+    outcome: str,
+    note: str,
+) -> None:
+    if outcome == "rejected":
+        sellers.reject_application(
+            session=session, staff=reviewer, application_id=application.id, reason=note
+        )
+        return
+    sellers.request_information(
+        session=session, staff=reviewer, application_id=application.id, message=note
+    )
+    if outcome == "resubmitted":
+        sellers.resubmit_application(
+            session=session,
+            applicant=applicant,
+            application_id=application.id,
+            uploads=[
+                sellers.DocumentUpload(
+                    kind="brand_authorisation",
+                    filename="trademark-authorisation.pdf",
+                    data=sample_pdf("Brand authorisation", [legal_name, "Trademark licence 2026"]),
+                )
+            ],
+            note="Authorisation letter from the trademark owner attached.",
+        )
+
+
 def seed_seller_vetting(session: Session, ctx: SeedContext) -> None:
     from reelshop.seed import DEMO_PASSWORD, DemoLogin  # seed.py imports this module
 
@@ -145,34 +178,19 @@ def seed_seller_vetting(session: Session, ctx: SeedContext) -> None:
             uploads=_documents(display, legal, rng),
             invitation_token=issued.token,
         )
-        # Spread the queue over the last days so "oldest first" means something.
-        application.submitted_at = now - timedelta(hours=6 * (len(APPLICANTS) - index) + 1)
         story = STORIES.get(index)
-        if story is None:
-            continue
-        outcome, note = story
-        if outcome == "rejected":
-            sellers.reject_application(
-                session=session, staff=reviewer, application_id=application.id, reason=note
-            )
-            continue
-        sellers.request_information(
-            session=session, staff=reviewer, application_id=application.id, message=note
-        )
-        if outcome == "resubmitted":
-            sellers.resubmit_application(
-                session=session,
-                applicant=user,
-                application_id=application.id,
-                uploads=[
-                    sellers.DocumentUpload(
-                        kind="brand_authorisation",
-                        filename="trademark-authorisation.pdf",
-                        data=sample_pdf("Brand authorisation", [legal, "Trademark licence 2026"]),
-                    )
-                ],
-                note="Authorisation letter from the trademark owner attached.",
-            )
+        if story is not None:
+            _play_story(session, reviewer, user, application, legal, *story)
+        # Spread the queue over the last days so "oldest first" means something; the
+        # history moves with it (the audit log keeps the real times).
+        submitted = now - timedelta(hours=6 * (len(APPLICANTS) - index) + 1)
+        application.created_at = application.submitted_at = submitted
+        session.flush()
+        session.refresh(application)
+        for step, decision in enumerate(application.decisions):
+            decision.created_at = submitted + timedelta(hours=2 * step, minutes=rng.randint(0, 59))
+        if application.decided_at is not None:
+            application.decided_at = application.decisions[-1].created_at
 
     # Open invitations not yet used, and one that lapsed.
     for name, email, days in [
@@ -188,15 +206,6 @@ def seed_seller_vetting(session: Session, ctx: SeedContext) -> None:
             market_code="US",
             ttl=timedelta(days=days),
         )
-    session.flush()
-    waiting = session.scalars(
-        select(SellerApplication).where(SellerApplication.user_id == applicants[1].id)
-    ).one()
     ctx.logins.append(
-        DemoLogin(
-            "seller",
-            APPLICANT_EMAIL,
-            DEMO_PASSWORD,
-            f"an applicant asked for more information ({waiting.status.replace('_', ' ')})",
-        )
+        DemoLogin("seller", APPLICANT_EMAIL, DEMO_PASSWORD, "applying; vetting asked for more")
     )
