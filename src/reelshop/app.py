@@ -51,6 +51,7 @@ from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
+from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.video_media import router as video_media_router
 from reelshop.web.rendering import render_error_page
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(payment_pages_router)
     app.include_router(seller_pages_router)
+    app.include_router(seller_catalog_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
