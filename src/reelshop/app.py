@@ -53,6 +53,7 @@ from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
+from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.video_media import router as video_media_router
 from reelshop.web.rendering import render_error_page
 
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed_pages_router)
     app.include_router(media_router)
     app.include_router(pages_router)
+    app.include_router(shop_pages_router)
     app.include_router(payment_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
