@@ -184,6 +184,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invitation_token_context(invitation_id: str) -> str:
+    return f"seller.invited.token:{invitation_id}"
+
+
 def invitation_state(invitation: SellerInvitation, *, now: datetime | None = None) -> str:
     if invitation.revoked_at is not None:
         return "revoked"
@@ -233,7 +237,14 @@ def invite_seller(
     emit(
         session=session,
         topic="seller.invited",
-        payload={"invitation_id": invitation.id, "market": market.code},
+        payload={
+            "invitation_id": invitation.id,
+            "market": market.code,
+            # The worker emails the token; at rest in the outbox it stays sealed.
+            "sealed_token": keys.cipher().encrypt(
+                token, context=invitation_token_context(invitation.id)
+            ),
+        },
         subject_id=invitation.id,
     )
     return IssuedInvitation(invitation, token)
