@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
@@ -102,7 +103,11 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret:
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        found = accounts.resolve_api_token(session=session, secret=secret.strip())
+        # Database work leaves the event loop: on SQLite a blocked BEGIN IMMEDIATE on the
+        # loop would stall the request that holds the lock and needs the loop to commit.
+        found = await run_in_threadpool(
+            accounts.resolve_api_token, session=session, secret=secret.strip()
+        )
         if found is None:
             raise Unauthenticated("the API token is unknown, expired or revoked")
         user, token = found
@@ -113,7 +118,7 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
         codec = get_codec(request)
         data = codec.read(request.cookies.get(codec.settings.session_cookie_name))
         if data is not None:
-            cookie_user = session.get(User, data.user_id)
+            cookie_user = await run_in_threadpool(session.get, User, data.user_id)
             if (
                 cookie_user is not None
                 and cookie_user.is_active
