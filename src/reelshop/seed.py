@@ -21,6 +21,7 @@ from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
 from reelshop.catalog.seed import seed_catalog
 from reelshop.catalog.search_index import seed_search_index
+from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
@@ -294,6 +295,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("accounts", seed_accounts),
     ("sellers", seed_sellers),
     ("catalog", seed_catalog),
+    ("feed", seed_feed),
     ("seller_vetting", seed_seller_vetting),
     ("search_index", seed_search_index),  # after every step that adds products
 ]

@@ -112,7 +112,7 @@ def mp4_duration_ms(data: bytes) -> int | None:
                 timescale, duration = struct.unpack(">II", buf[istart + 12 : istart + 20])
             if timescale == 0:
                 return None
-            return int(round(duration * 1000 / timescale))
+            return (int(duration) * 1000 + int(timescale) // 2) // int(timescale)
     return None
 
 

@@ -33,7 +33,7 @@
     if (!state) return;
     watching.delete(slide);
     var video = slide.querySelector("video");
-    video.pause();
+    if (video) video.pause();
     var ms = state.watchedMs + (performance.now() - state.since);
     var duration = Number(slide.dataset.durationMs) || 1;
     track({
@@ -52,13 +52,13 @@
           seen.add(slide);
           track({ video_id: slide.dataset.videoId, kind: "impression" });
         }
-        video.preload = "auto";
+        if (video) video.preload = "auto";
         var next = slide.nextElementSibling;
         if (next && next.querySelector) {
           var nv = next.querySelector("video");
           if (nv) nv.preload = "metadata";
         }
-        video.play().catch(function () {});
+        if (video) video.play().catch(function () {});
         watching.set(slide, { since: performance.now(), watchedMs: 0 });
       } else {
         stopWatching(slide);
@@ -78,6 +78,11 @@
   document.body.addEventListener("htmx:afterSettle", observeAll);
 
   reel.addEventListener("click", function (e) {
+    var close = e.target.closest(".sheet-close");
+    if (close) {
+      close.closest("details").open = false;
+      return;
+    }
     var like = e.target.closest(".act.like");
     if (like) {
       if (like.getAttribute("aria-pressed") !== "true") {
