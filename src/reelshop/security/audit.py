@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from reelshop.db import utcnow
@@ -44,11 +46,17 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. The head row is locked, so concurrent appends form one chain."""
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    locked_head = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.scalars(locked_head).first()
     if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+        # Several first appends can race to create the head: all but one insert nothing.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(AuditHead)
+            .values(id=1, last_seq=0, last_hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        head = session.scalars(locked_head.execution_options(populate_existing=True)).one()
     entry = AuditEntry(
         seq=head.last_seq + 1,
         actor_id=actor_id,
