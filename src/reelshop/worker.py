@@ -17,6 +17,7 @@ from huey.consumer import Consumer
 
 import reelshop.jobs
 import reelshop.models  # noqa: F401
+from reelshop.checkout import jobs as checkout_jobs
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.outbox import relay
@@ -48,6 +49,7 @@ class Worker:
             return relay.deliver(self.factory, self.settings, event_id)
 
         self.deliver_task: Any = deliver_task
+        self.periodic_tasks = checkout_jobs.register_periodic(self.huey, self.factory)
 
     def relay_once(self) -> int:
         return relay.relay_once(self.factory, self.deliver_task)
