@@ -278,10 +278,7 @@ def _seed_history(
     for shopper in ctx.shopper_ids:
         k = int(rng.integers(2, 4))
         liked = rng.choice(n_categories, size=min(k, n_categories), replace=False)
-        if shopper == demo_shopper:
-            views = 25
-        else:
-            views = int(rng.poisson(views_per_shopper)) + 5
+        views = 25 if shopper == demo_shopper else int(rng.poisson(views_per_shopper)) + 5
         for _ in range(views):
             on_taste = rng.random() < 0.75
             if on_taste:
