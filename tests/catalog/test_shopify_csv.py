@@ -467,6 +467,38 @@ def test_export_then_import_into_a_fresh_seller_round_trips(
     assert client.get(EXPORT, headers=third_headers).text.count("\r\n") == 1
 
 
+def test_reimporting_an_export_keeps_uploaded_images_once(
+    client: TestClient, session: Session, worker: Worker
+) -> None:
+    import io
+
+    from PIL import Image
+
+    make_tree(session)
+    seller, headers = seller_headers(client, session)
+    upload(client, headers, GOOD.read_bytes())
+    worker.drain()
+    case = seller_products(session, seller.id)["silicone-phone-case"]
+    png = io.BytesIO()
+    Image.new("RGB", (40, 40), "navy").save(png, format="PNG")
+    added = client.post(
+        f"/api/v1/seller/products/{case.id}/images",
+        files={"file": ("case.png", png.getvalue(), "image/png")},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    exported = client.get(EXPORT, headers=headers)
+    assert "/media/images/" in exported.text
+    before = snapshot(session, seller.id)
+
+    job = upload(client, headers, exported.content).json()
+    worker.drain()
+    done = client.get(f"{IMPORTS}/{job['id']}", headers=headers).json()
+    assert (done["updated"], done["failed"]) == (3, 0)
+    assert snapshot(session, seller.id) == before
+    assert len(seller_products(session, seller.id)["silicone-phone-case"].images) == 2
+
+
 def test_other_sellers_imports_are_404(client: TestClient, session: Session) -> None:
     make_tree(session)
     _seller, headers = seller_headers(client, session)

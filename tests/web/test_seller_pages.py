@@ -223,6 +223,8 @@ def test_bad_input_re_renders_the_form_with_what_was_typed(
     )
     assert answer.status_code == 422, answer.text[:500]
     assert words in answer.text
+    if "decimal places" in words:  # the service's refusal lands next to the price field
+        assert 'id="err-variants-0-price"' in answer.text
     assert 'value="Typed Brand"' in answer.text and 'value="BB-BLK"' in answer.text
     assert 'class="alert"' in answer.text
     assert products_of(session, seller) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -182,6 +183,13 @@ def _write_product(
     """Create or update one product (matched by handle). True when it was new."""
     data = ProductInput.model_validate(item["product"])
     existing = catalog.find_by_handle(session=session, seller=seller, handle=item["handle"])
+    if existing is not None:
+        # Our own export lists uploaded images by their media URL; reading that file back
+        # must not add each one again as a URL image.
+        own = {media_url(i.storage_key) for i in existing.images if i.storage_key}
+        urls = [u for u in data.image_urls if urlsplit(u).path not in own]
+        if len(urls) != len(data.image_urls):
+            data = data.model_copy(update={"image_urls": urls})
     if existing is None:
         product = catalog.create_product(
             session=session, seller=seller, data=data, actor_id=actor_id

@@ -303,6 +303,14 @@ def _product_input(
     return product, errors
 
 
+def _form_field(field: object) -> str | None:
+    """The form input a service error names: ``variants[2]`` (a price) is row 2's price."""
+    if not isinstance(field, str):
+        return None
+    match = re.fullmatch(r"variants\[(\d+)\]", field)
+    return f"variants-{match.group(1)}-price" if match else field
+
+
 def _summary(errors: dict[str, str]) -> str:
     """The alert above the form: a whole-product problem verbatim, else a pointer to fields."""
     return errors.get("_form") or "Please correct the marked fields."
@@ -391,7 +399,7 @@ async def create_product_submit(
                 session=session, seller=seller, data=data, actor_id=seller.user_id
             )
     except ProblemError as exc:
-        field = exc.extensions.get("field")
+        field = _form_field(exc.extensions.get("field"))
         return _editor(
             request, session, seller, product=None, form=form,
             errors={str(field): exc.detail} if field else {}, error=exc.detail,
@@ -438,7 +446,7 @@ async def update_product_submit(
     except ProblemError as exc:
         session.expire_all()
         product = catalog.get_seller_product(session=session, seller=seller, product_id=product_id)
-        field = exc.extensions.get("field")
+        field = _form_field(exc.extensions.get("field"))
         return _editor(
             request, session, seller, product=product, form=form,
             errors={str(field): exc.detail} if field else {}, error=exc.detail,
