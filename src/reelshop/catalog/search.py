@@ -550,7 +550,9 @@ def rank(
         vector = (embedder or get_embedder()).encode_query(q)
         sem_rows, _scores = semantic_rows(index, vector, mask)
         semantic = [int(r) for r in sem_rows]
-    scores = fuse(keyword, semantic)
+    scores = fuse(
+        keyword, semantic, keyword_weight=KEYWORD_WEIGHT, semantic_weight=SEMANTIC_WEIGHT, k=RRF_K
+    )
     rows = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
     relevance = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
     return Ranked(rows, relevance, corrected)
