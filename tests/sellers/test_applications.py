@@ -299,3 +299,15 @@ def test_applicants_see_only_their_own_application(client: TestClient, session: 
         f"/api/v1/seller-applications/{body['id']}/documents/{doc_id}", headers=reviewer
     )
     assert seen.status_code == 200 and seen.content in (PDF, PNG)
+
+
+def test_existing_sellers_cannot_apply_again(client: TestClient, session: Session) -> None:
+    from reelshop.sellers.models import SellerStatus
+    from tests.factories import api_login, make_seller
+
+    set_onboarding_mode(session, "open")
+    for status, expected in ((SellerStatus.APPROVED, 409), (SellerStatus.SUSPENDED, 403)):
+        user, _ = make_seller(session, status=status)
+        response = apply(client, api_login(client, user.email))
+        assert response.status_code == expected, response.text
+    assert count(session, SellerApplication) == 0

@@ -86,5 +86,5 @@ def test_invitation_and_decision_emails(
     sent = mails(folder)
     invitation = next(m for m in sent if m[0] == "owner@meiya.example")
     assert issued.token in invitation[2] and "Meiya Beauty" in invitation[1]
-    request = next(m for m in sent if m[0] == "applicant@meiya.example")
+    request = next(m for m in sent if m[0] == "applicant@meiya.example" and "information" in m[1])
     assert "Send the back side" in request[2]

@@ -428,6 +428,9 @@ def submit_application(
     existing = seller_for_user(session=session, user_id=applicant.id)
     if existing is not None and existing.status == SellerStatus.APPROVED:
         raise ProblemError("this account already sells", problem=APPLICATION_EXISTS)
+    if existing is not None and existing.status == SellerStatus.SUSPENDED:
+        # A suspension is lifted by trust & safety, not by applying again.
+        raise Forbidden("this seller account is suspended; contact seller support")
     details = _clean_details(session, details)
 
     invitation: SellerInvitation | None = None
