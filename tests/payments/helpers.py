@@ -233,3 +233,31 @@ def new_key() -> dict[str, str]:
 
 def shopper(session: Session) -> User:
     return make_user(session)
+
+
+def apply_queued_webhooks(factory: sessionmaker[Session], settings: Settings) -> int:
+    """Apply the simulator's queued webhooks in queue order, straight through the service
+    (verification included) rather than over HTTP: for tests about what comes after."""
+    proc = processor(settings)
+    applied = 0
+    while True:
+        with unit_of_work(factory) as session:
+            webhook = session.scalars(
+                select(SimulatedWebhook)
+                .where(SimulatedWebhook.delivered_at.is_(None))
+                .order_by(SimulatedWebhook.id)
+                .limit(1)
+            ).first()
+            if webhook is None:
+                return applied
+            raw = json.dumps(webhook.payload).encode()
+            event = proc.parse_and_verify_webhook(body=raw, headers=proc.signed_headers(raw))
+            payments.apply_webhook(session=session, provider=proc, event=event)
+            webhook.delivered_at = utcnow()
+            applied += 1
+
+
+def pay_and_confirm(factory: sessionmaker[Session], settings: Settings, placed: Placed) -> str:
+    payment_id = pay(factory, settings, placed)
+    apply_queued_webhooks(factory, settings)
+    return payment_id
