@@ -144,6 +144,14 @@ def test_editor_adds_rows_and_saves_variants_with_stock(
 
     form = client.get("/seller/products/new")
     assert form.status_code == 200 and 'name="variants-0-code"' in form.text
+    assert '<input type="hidden" name="variants-0-opt1"' in form.text  # no options yet
+    # "Apply options" shows a value column per named option; nothing saved.
+    applied = client.post(
+        "/seller/products/new",
+        data=variant_form([{"code": "BB-NAT"}], csrf_token=csrf, action="apply_options"),
+    )
+    assert applied.status_code == 200
+    assert '<input name="variants-0-opt1"' in applied.text and ">Color" in applied.text
     # "Add variant" re-renders the form with what was typed and one more row; nothing saved.
     added = client.post(
         "/seller/products/new",

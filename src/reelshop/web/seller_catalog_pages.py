@@ -359,7 +359,10 @@ def _editor(
 
 
 def _apply_row_action(form: dict[str, Any], action: str) -> bool:
-    """Add or remove a variant row without saving. True when the action was one."""
+    """Add or remove a variant row, or show new option columns, without saving.
+    True when the action was one of these."""
+    if action == "apply_options":
+        return True
     if action == "add_variant":
         if len(form["variants"]) < MAX_VARIANTS:
             form["variants"].append(_blank_variant())
