@@ -85,15 +85,21 @@ def pay(
 
 @router.get("/checkout/{checkout_id}/payment", response_class=HTMLResponse)
 def payment_status(
-    checkout_id: str, request: Request, principal: ShopperPrincipal, session: ReadDbSession
+    checkout_id: str,
+    request: Request,
+    principal: ShopperPrincipal,
+    session: ReadDbSession,
+    returned: bool = False,
 ) -> Response:
-    """Where the shopper waits for the processor's confirmation (it arrives by webhook)."""
+    """Where the shopper waits for the processor's confirmation (it arrives by webhook).
+    ``returned`` marks the way back from the challenge: the processor knows the outcome,
+    we learn it from the next webhook."""
     chk = checkout.get_checkout(session=session, checkout_id=checkout_id, shopper_id=principal.id)
     payment = payments.latest_payment(session=session, checkout_id=chk.id)
-    waiting = payment is not None and payment.status not in (
-        PaymentStatus.CAPTURED,
-        PaymentStatus.FAILED,
-        PaymentStatus.VOIDED,
+    waiting = payment is not None and (
+        payment.status
+        in (PaymentStatus.PENDING, PaymentStatus.AUTHORISED, PaymentStatus.CAPTURE_REQUESTED)
+        or (payment.status == PaymentStatus.REQUIRES_ACTION and returned)
     )
     return render(
         request,
@@ -102,6 +108,7 @@ def payment_status(
             "checkout": chk,
             "payment": payment,
             "waiting": waiting,
+            "returned": returned,
             "total": checkout.checkout_total(chk),
             "orders": checkout.orders_of_checkout(session=session, checkout_id=chk.id),
         },
@@ -149,7 +156,9 @@ def complete_challenge(
     processor.complete_challenge(
         session=session, charge_id=charge_id, approve=decision == "approve"
     )
-    return RedirectResponse(payment_status_url(payment.checkout_id), status_code=303)
+    return RedirectResponse(
+        payment_status_url(payment.checkout_id) + "?returned=true", status_code=303
+    )
 
 
 # --- seller payouts -----------------------------------------------------------------------------
