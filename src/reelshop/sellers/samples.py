@@ -40,7 +40,9 @@ def sample_pdf(title: str, lines: list[str] | None = None) -> bytes:
     return bytes(out)
 
 
-def sample_png(width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (40, 90, 160)) -> bytes:
+def sample_png(
+    width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (40, 90, 160)
+) -> bytes:
     """A solid-colour RGB PNG with a lighter band, like a scanned card."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
