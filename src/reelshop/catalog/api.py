@@ -130,7 +130,7 @@ def product_out(product: Product, category: Category, stock: dict[str, StockOut]
         product_type=product.product_type,
         tags=list(product.tags),
         option_names=list(product.option_names),
-        status=product.status,  # type: ignore[arg-type]
+        status=product.status,
         currency=product.currency,
         hs_code=product.hs_code,
         origin_country=product.origin_country,
@@ -160,7 +160,7 @@ def summary_out(product: Product, paths: dict[str, str]) -> ProductSummaryOut:
         id=product.id,
         handle=product.handle,
         title=product.title,
-        status=product.status,  # type: ignore[arg-type]
+        status=product.status,
         category=paths.get(product.category_id, ""),
         currency=product.currency,
         min_price=Money(min(active), product.currency).to_decimal() if active else None,

@@ -361,7 +361,7 @@ def create_product(
             )
         )
     _apply_image_urls(product, data.image_urls)
-    if data.status == ProductStatus.ACTIVE:
+    if data.status == ProductStatus.ACTIVE.value:
         _assert_can_activate(seller, category, product.skus)
         product.published_at = utcnow()
     product.status = data.status
