@@ -45,6 +45,7 @@ class Product(CreatedAtMixin, Base):
     __table_args__ = (
         UniqueConstraint("seller_id", "handle", name="uq_products_seller_handle"),
         Index("ix_products_status_category", "status", "category_id"),
+        Index("ix_products_seller_updated", "seller_id", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("prd"))
@@ -115,8 +116,8 @@ class ProductImage(CreatedAtMixin, Base):
     position: Mapped[int] = mapped_column(default=0)
     # Re-encoded image and thumbnail in storage; None while only the source URL is known
     # (a CSV import's "Image Src" is recorded, not fetched).
-    storage_key: Mapped[str | None] = mapped_column(String(200), default=None)
-    thumb_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    storage_key: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    thumb_key: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     width: Mapped[int | None] = mapped_column(default=None)
     height: Mapped[int | None] = mapped_column(default=None)
     content_type: Mapped[str | None] = mapped_column(String(40), default=None)
