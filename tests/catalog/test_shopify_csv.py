@@ -242,6 +242,14 @@ def test_yen_prices_have_no_decimals_and_rows_must_be_consecutive() -> None:
     assert [p.handle for p in result.valid] == ["other"]
 
 
+def test_a_row_longer_than_the_header_fails_its_product() -> None:
+    text = csv_text([first_row()]).rstrip("\n") + ",surplus\n"
+    result = shopify_csv.parse(text, currency="USD", categories=category_map())
+    assert result.valid == []
+    assert [(e.line, e.handle) for e in result.errors] == [(2, "lamp")]
+    assert "cells" in result.errors[0].message
+
+
 def test_upload_decoding() -> None:
     assert shopify_csv.decode_upload("\ufeffHandle,Title\n".encode()) == "Handle,Title\n"
     assert shopify_csv.decode_upload(b"Handle,Title\n") == "Handle,Title\n"

@@ -247,11 +247,14 @@ def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
         line_end = reader.line_num
         if not cells or all(not c.strip() for c in cells):
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            errors.append(
-                RowError(start, None, f"the row has {len(cells)} cells, the header {len(header)}")
-            )
         values = {name: cells[i] if i < len(cells) else "" for name, i in columns.items()}
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            handle = values.get("Handle", "").strip().lower() or None
+            errors.append(
+                RowError(
+                    start, None, f"the row has {len(cells)} cells, the header {len(header)}", handle
+                )
+            )
         rows.append(_Row(start, values))
     return rows, errors
 
