@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -80,8 +81,10 @@ def get_feed(
     session: DbSession,
     principal: OptionalPrincipal,
     settings: AppSettings,
+    response: Response,
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> FeedPageOut:
+    started = time.perf_counter()
     page = service.feed_page(
         session=session,
         user_id=principal.id if principal else None,
@@ -89,11 +92,13 @@ def get_feed(
         cursor=cursor,
         model_dir=model_dir(settings),
     )
-    return FeedPageOut(
+    out = FeedPageOut(
         items=[feed_video(i) for i in page.items],
         next_cursor=page.next_cursor,
         personalised=page.personalised,
     )
+    response.headers["Server-Timing"] = f"feed;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return out
 
 
 def _as_list(value: object) -> object:

@@ -685,20 +685,25 @@ def _candidate_meta(
     out: dict[str, tuple[str, str | None]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        # Filter status and market here, not in SQL: with them in the WHERE clause SQLite
+        # prefers the (market, status, created_at) index and scans the market's videos.
         rows = session.execute(
-            select(Video.id, Video.author_user_id, VideoProductTag.product_id)
+            select(
+                Video.id,
+                Video.author_user_id,
+                Video.status,
+                Video.market_code,
+                VideoProductTag.product_id,
+            )
             .outerjoin(
                 VideoProductTag,
                 (VideoProductTag.video_id == Video.id) & (VideoProductTag.position == 0),
             )
-            .where(
-                Video.id.in_(chunk),
-                Video.status == VideoStatus.PUBLISHED,
-                Video.market_code == market_code,
-            )
+            .where(Video.id.in_(chunk))
         ).all()
-        for vid, author, product in rows:
-            out[vid] = (author, product)
+        for vid, author, status, market, product in rows:
+            if status == VideoStatus.PUBLISHED and market == market_code:
+                out[vid] = (author, product)
     return out
 
 
@@ -816,9 +821,10 @@ def hydrate(
             p.id: p
             for p in session.scalars(
                 select(Product)
-                .where(Product.id.in_(product_ids), Product.status == ProductStatus.ACTIVE)
+                .where(Product.id.in_(product_ids))
                 .options(selectinload(Product.skus))
             )
+            if p.status == ProductStatus.ACTIVE
         }
         if product_ids
         else {}
