@@ -23,12 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
+from threadpoolctl import ThreadpoolController
 
 from reelshop.catalog.embeddings import DIM, Embedder, from_blob, get_embedder
 from reelshop.catalog.search_index import vocabulary_of, words
@@ -387,13 +389,21 @@ def _filter_mask(index: SearchIndex, query: SearchQuery) -> npt.NDArray[np.bool_
     return mask
 
 
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
 def semantic_rows(
     index: SearchIndex, vector: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]
 ) -> tuple[IntArray, FloatArray]:
     """Rows of the nearest documents passing ``mask`` and the similarity threshold."""
     if not mask.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    scores = index.vectors @ vector
+    # One BLAS thread: the product is memory-bound, and a second thread only adds
+    # contention with the other requests and the server on a small machine.
+    with _blas().limit(limits=1, user_api="blas"):
+        scores = index.vectors @ vector
     scores[~mask] = -2.0
     k = min(SEMANTIC_K, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]

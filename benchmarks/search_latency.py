@@ -1,0 +1,286 @@
+"""Search latency over HTTP at 100,000 products, next to a plain SELECT ... LIMIT 20.
+
+Seeds the catalog with the seed's bulk path (accounts, sellers, catalog at the
+"large" product count, then the "search_index" step: keyword index, vocabulary and
+embeddings), starts the real server (``reelshop serve`` under uvicorn) and sends
+search requests one after another from a keep-alive client: distinct queries, so the
+server's query-embedding cache does not help, a third of them with a filter or a
+sort. In the same run it times ``SELECT id, title FROM products WHERE status =
+'active' LIMIT 20`` on the same database.
+
+    .venv/bin/python benchmarks/search_latency.py --backend sqlite|postgres [--reuse]
+
+The last line of output is one JSON object with keys backend, products, p50_ms,
+p95_ms, p99_ms and baseline_p95_ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/reelshop_bench_search"
+SEED_STEPS = ("accounts", "sellers", "catalog", "search_index")
+
+
+def _configure(backend: str, workdir: Path, pg_url: str) -> str:
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{workdir / 'search.db'}" if backend == "sqlite" else pg_url
+    os.environ["REELSHOP_DATABASE_URL"] = url
+    os.environ["REELSHOP_DATA_DIR"] = str(workdir / "data")
+    os.environ.setdefault("REELSHOP_LOG_LEVEL", "WARNING")
+    return url
+
+
+def _fresh_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def seed(url: str, *, backend: str, reuse: bool, products: int) -> tuple[int, dict[str, float]]:
+    """Seed (unless ``reuse`` finds products already); returns (product count, seconds/step)."""
+    from faker import Faker
+    from sqlalchemy import func, select
+
+    from reelshop.catalog import seed as catalog_seed
+    from reelshop.catalog.models import Product
+    from reelshop.config import get_settings
+    from reelshop.db import make_engine, make_session_factory, unit_of_work
+    from reelshop.migrate import upgrade
+    from reelshop.security import keys
+    from reelshop.seed import SEED_STEPS as ALL_STEPS
+    from reelshop.seed import Scale, SeedContext
+
+    if not reuse:
+        if backend == "sqlite":
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        else:
+            _fresh_postgres(url)
+    upgrade(url)
+    keys.configure(get_settings())
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    timings: dict[str, float] = {}
+    with factory() as session:
+        existing = int(session.scalar(select(func.count()).select_from(Product)) or 0)
+    if existing == 0:
+        # The large scale's product count, with few shoppers: this measures search.
+        catalog_seed.PRODUCTS_PER_SCALE["bench"] = products
+        scale = Scale("bench", shoppers=50, sellers=2_000, creators=5)
+        ctx = SeedContext(scale=scale, rng=random.Random(20261124), fake=Faker("en_US"))
+        ctx.fake.seed_instance(20261124)
+        steps = dict(ALL_STEPS)
+        for name in SEED_STEPS:
+            started = time.perf_counter()
+            with unit_of_work(factory) as session:
+                steps[name](session, ctx)
+            timings[name] = time.perf_counter() - started
+            print(f"  seed {name}: {timings[name]:.1f} s", flush=True)
+    with factory() as session:
+        count = int(session.scalar(select(func.count()).select_from(Product)) or 0)
+    engine.dispose()
+    return count, timings
+
+
+def _queries(count: int, rng: random.Random) -> list[dict[str, str]]:
+    from reelshop.catalog.seed import BRANDS, TEMPLATES
+    from reelshop.catalog.service import slugify
+
+    nouns = [n for t in TEMPLATES.values() for n in t.nouns]
+    features = [f for t in TEMPLATES.values() for f in t.features]
+    brands = [b for names in BRANDS.values() for b in names]
+    sorts = ["price_asc", "price_desc", "newest", "best_selling"]
+    seen: set[str] = set()
+    out: list[dict[str, str]] = []
+    while len(out) < count:
+        noun = rng.choice(nouns)
+        words = noun.lower().split()
+        shape = rng.random()
+        if shape < 0.3:
+            text = " ".join(rng.sample(words, k=min(len(words), rng.randint(1, 2))))
+        elif shape < 0.55:
+            text = f"{noun.lower()} {rng.choice(features).lower()}"
+        elif shape < 0.7:
+            word = rng.choice(words)
+            if len(word) > 4:  # a typo: drop one letter
+                i = rng.randrange(1, len(word) - 1)
+                word = word[:i] + word[i + 1 :]
+            text = " ".join([word, *rng.sample(words, k=min(1, len(words)))])
+        elif shape < 0.85:
+            text = f"{rng.choice(brands).lower()} {words[-1]}"
+        else:
+            text = f"{rng.choice(['cheap', 'best', 'gift', 'small', 'new'])} {' '.join(words[-2:])}"
+        if text in seen:
+            continue
+        seen.add(text)
+        params = {"q": text}
+        extra = rng.random()
+        if extra < 0.12:
+            params["sort"] = rng.choice(sorts)
+        elif extra < 0.22:
+            params["max_price"] = str(rng.choice([15, 25, 50, 100]))
+        elif extra < 0.30:
+            params["ships_from"] = rng.choice(["CN", "US"])
+        elif extra < 0.35:
+            params["brand"] = slugify(rng.choice(brands))
+        out.append(params)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def measure_http(port: int, queries: list[dict[str, str]], warmup: list[dict[str, str]]) -> Any:
+    import httpx
+
+    url = f"http://127.0.0.1:{port}/api/v1/search"
+    with httpx.Client(timeout=30.0) as client:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.3)
+        started = time.perf_counter()
+        first = client.get(url, params={"q": "warm up"})  # loads the index into memory
+        load_s = time.perf_counter() - started
+        first.raise_for_status()
+        for params in warmup:
+            client.get(url, params=params).raise_for_status()
+        timings = []
+        totals = []
+        for params in queries:
+            started = time.perf_counter()
+            response = client.get(url, params=params)
+            timings.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            totals.append(response.json()["total"])
+    return timings, load_s, totals
+
+
+def measure_baseline(url: str, rounds: int) -> list[float]:
+    from sqlalchemy import text
+
+    from reelshop.db import make_engine
+
+    engine = make_engine(url)
+    timings = []
+    with engine.connect() as conn:
+        sql = text("SELECT id, title FROM products WHERE status = 'active' LIMIT 20")
+        for _ in range(50):
+            conn.execute(sql).all()
+        for i in range(rounds):
+            offset_sql = text(
+                "SELECT id, title FROM products WHERE status = 'active' ORDER BY id LIMIT 20"
+                " OFFSET :o"
+            )
+            started = time.perf_counter()
+            if i % 2:
+                conn.execute(offset_sql, {"o": (i * 37) % 5000}).all()
+            else:
+                conn.execute(sql).all()
+            timings.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=1_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--pg-url", default=os.environ.get("REELSHOP_BENCH_PG_URL", PG_DEFAULT))
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.gettempdir()) / f"reelshop-bench-search-{args.backend}"
+    url = _configure(args.backend, workdir, args.pg_url)
+
+    products, timings = seed(url, backend=args.backend, reuse=args.reuse, products=args.products)
+    if "search_index" in timings:
+        print(
+            f"search_index step: {products / timings['search_index']:.0f} products/s"
+            " (keyword index, vocabulary and embeddings)"
+        )
+    rng = random.Random(7)
+    all_queries = _queries(args.requests + 100, rng)
+    warmup, queries = all_queries[:100], all_queries[100:]
+
+    port = _free_port()
+    env = {**os.environ, "REELSHOP_HOST": "127.0.0.1", "REELSHOP_PORT": str(port)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "reelshop"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        http_ms, load_s, totals = measure_http(port, queries, warmup)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    baseline_ms = measure_baseline(url, len(queries))
+
+    print(
+        f"{args.backend}: {products} products; first search (index load) {load_s:.2f} s;"
+        f" {len(http_ms)} searches, median {statistics.median(totals):.0f} matches"
+    )
+    p50, p95, p99 = (_percentile(http_ms, p) for p in (50, 95, 99))
+    print(
+        f"search over HTTP  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms"
+        f"  max {max(http_ms):.2f} ms"
+    )
+    print(
+        f"plain SELECT LIMIT 20 (no HTTP)  p50 {_percentile(baseline_ms, 50):.3f} ms"
+        f"  p95 {_percentile(baseline_ms, 95):.3f} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "backend": args.backend,
+                "products": products,
+                "p50_ms": round(_percentile(http_ms, 50), 2),
+                "p95_ms": round(_percentile(http_ms, 95), 2),
+                "p99_ms": round(_percentile(http_ms, 99), 2),
+                "baseline_p95_ms": round(_percentile(baseline_ms, 95), 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
