@@ -876,6 +876,10 @@ def _color(rng: random.Random) -> tuple[int, int, int]:
     return (rng.randint(150, 245), rng.randint(150, 245), rng.randint(150, 245))
 
 
+def _accent(rng: random.Random) -> tuple[int, int, int]:
+    return (rng.randint(20, 140), rng.randint(20, 140), rng.randint(20, 140))
+
+
 _FONT_SIZE = 24
 _LINE_HEIGHT = 30
 _MARGIN = 28
@@ -1055,7 +1059,7 @@ def seed_catalog(session: Session, ctx: SeedContext) -> None:
     if pooled:
         pool = _store_images(
             [
-                (rng.choice([*BRANDS[t], ""]), TOP_SHAPE[t], _color(rng), _color(rng))
+                (rng.choice([*BRANDS[t], ""]), TOP_SHAPE[t], _color(rng), _accent(rng))
                 for t in [rng.choice(list(TOP_SHAPE)) for _ in range(IMAGE_POOL_SIZE)]
             ]
         )
@@ -1209,7 +1213,7 @@ def seed_catalog(session: Session, ctx: SeedContext) -> None:
                 shared = pool[rng.randrange(len(pool))]
                 image_row["storage_key"], image_row["thumb_key"] = shared.key, shared.thumb_key
             else:
-                image_jobs.append((title, TOP_SHAPE.get(top, "circle"), _color(rng), _color(rng)))
+                image_jobs.append((title, TOP_SHAPE.get(top, "circle"), _color(rng), _accent(rng)))
             images.append(image_row)
             if len(products) >= BATCH:
                 flush_rows()
