@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reelshop.config import Settings, get_settings
+from reelshop.feed.cli import feed_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 search_app = typer.Typer(no_args_is_help=True, help="The shop's search index.")
 app.add_typer(search_app, name="search")
+app.add_typer(feed_app, name="feed")
 console = Console()
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
@@ -26,14 +26,17 @@ from reelshop.feed.schemas import (
 from reelshop.money import Money
 from reelshop.security.authz import (
     AppSettings,
-    CurrentPrincipal,
     DbSession,
     OptionalPrincipal,
+    Principal,
     ShopperPrincipal,
+    require_scope,
 )
+from reelshop.security.scopes import Scope
 from reelshop.storage import get_storage
 
 router = APIRouter(tags=["feed"])
+VideoWriter = Annotated[Principal, Depends(require_scope(Scope.VIDEOS_WRITE))]
 
 CART_ITEMS_URL = "/api/v1/cart/items"
 
@@ -146,7 +149,7 @@ def post_events(
 )
 async def upload_video(
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: VideoWriter,
     file: Annotated[UploadFile, File(description="MP4 or WebM, at most 50 MB and 60 s")],
     product_ids: Annotated[str, Form(description="comma-separated product ids")],
     caption: Annotated[str, Form(max_length=300)] = "",
