@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--rrf-k", type=int, default=None)
     parser.add_argument("--keyword-weight", type=float, default=None)
     parser.add_argument("--semantic-weight", type=float, default=None)
+    parser.add_argument("--min-similarity", type=float, default=None)
     args = parser.parse_args()
 
     url = _configure(args.backend, args.workdir, args.pg_url)
@@ -157,6 +158,7 @@ def main() -> None:
         ("RRF_K", args.rrf_k),
         ("KEYWORD_WEIGHT", args.keyword_weight),
         ("SEMANTIC_WEIGHT", args.semantic_weight),
+        ("SEMANTIC_MIN_SIMILARITY", args.min_similarity),
     ):
         if value is not None:
             setattr(shop_search, name, value)

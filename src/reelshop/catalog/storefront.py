@@ -6,6 +6,8 @@ images): the page must not slow down as sellers add options.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -41,6 +43,13 @@ class ProductView:
     @property
     def option_names(self) -> list[str]:
         return list(self.product.option_names or [])
+
+    @property
+    def description_text(self) -> str:
+        """The description as plain text with its line breaks (imports bring HTML)."""
+        raw = re.sub(r"(?i)<br\s*/?>|</p>|</li>", "\n", self.product.description or "")
+        text = html.unescape(re.sub(r"<[^>]{0,500}>", "", raw))
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _label(sku: Sku, option_names: list[str], fallback: str) -> str:
