@@ -45,8 +45,10 @@ from reelshop.payments.api import router as payments_router
 from reelshop.security import keys
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
+from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
+from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
@@ -207,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(shop_pages_router)
     app.include_router(payment_pages_router)
+    app.include_router(checkout_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -256,6 +259,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         return JSONResponse(body)
 
+    app.add_middleware(
+        DatabaseRequestGate, limit=SQLITE_LIMIT if settings.is_sqlite else POSTGRES_LIMIT
+    )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == Environment.PRODUCTION)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
     return app
