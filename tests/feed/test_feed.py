@@ -276,3 +276,34 @@ def test_feed_page_renders_for_a_phone(
     fragment = client.get(more.group(1).replace("&amp;", "&"))
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
+
+
+def test_concurrent_event_batches_are_all_recorded(
+    app: Any, session: Session, settings: Settings
+) -> None:
+    """Shoppers scrolling at once: every batch lands, each exactly once."""
+    import threading
+
+    creator = make_user(session, role=Role.CREATOR)
+    videos = [add_video(session, author_user_id=creator.id).id for _ in range(5)]
+    session.commit()
+    shoppers = [make_user(session) for _ in range(4)]
+    errors: list[str] = []
+
+    def scroll(email: str) -> None:
+        with TestClient(app) as client:
+            headers = api_login(client, email)
+            for _ in range(5):
+                batch = [{"video_id": v, "kind": "watch", "completion_pct": 50} for v in videos]
+                response = client.post("/api/v1/feed/events", json=batch, headers=headers)
+                if response.status_code != 202:
+                    errors.append(response.text)
+
+    threads = [threading.Thread(target=scroll, args=(s.email,)) for s in shoppers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(FeedEvent)) == 4 * 5 * 5

@@ -303,6 +303,7 @@ class _ModelHolder:
 
 _holder = _ModelHolder()
 _user_vectors: OrderedDict[str, tuple[int, float, FloatArray]] = OrderedDict()
+_user_vectors_lock = threading.Lock()
 _USER_VECTOR_CACHE = 100_000
 RELOAD_CHECK_S = 5.0
 
@@ -376,10 +377,11 @@ def user_vector(
     if not any(v in model.index for v in history.weights):
         return None, history
     vector = model.fold_in(history.weights)
-    _user_vectors[user_id] = (history.newest_event_id, model.trained_at, vector)
-    _user_vectors.move_to_end(user_id)
-    while len(_user_vectors) > _USER_VECTOR_CACHE:
-        _user_vectors.popitem(last=False)
+    with _user_vectors_lock:  # request threads share the cache
+        _user_vectors[user_id] = (history.newest_event_id, model.trained_at, vector)
+        _user_vectors.move_to_end(user_id)
+        while len(_user_vectors) > _USER_VECTOR_CACHE:
+            _user_vectors.popitem(last=False)
     return vector, history
 
 
