@@ -479,3 +479,39 @@ def test_bad_search_parameters_are_422_problems(client: TestClient, params: dict
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/validation-error"
+
+
+def test_concurrent_reindexing_keeps_the_vocabulary_exact(
+    session: Session, shop: dict[str, Any], writer: sessionmaker[Session]
+) -> None:
+    """Workers re-indexing the same products at once (at-least-once delivery, several
+    worker threads) neither deadlock nor double-count words."""
+    import threading
+
+    ids = list(shop["ids"].values())
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def reindex(order: list[str]) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                with unit_of_work(writer) as s:
+                    index_products(session=s, product_ids=order)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=reindex, args=(ids if n % 2 else ids[::-1],)) for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    session.rollback()
+    terms = dict(session.execute(select(SearchTerm.term, SearchTerm.doc_count)).all())
+    assert terms["soundvale"] == 2 and terms["earbuds"] == 1 and terms["serum"] == 1
+    assert _titles(_search(session, q="earbuds", mode="keyword")) == [
+        "Wireless Earbuds with Charging Case"
+    ]
