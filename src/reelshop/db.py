@@ -129,7 +129,9 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
-        session.rollback()
+        # close() rolls back without expiring what was loaded (rollback() would): the error
+        # page rendered after a refused request can still show who is logged in.
+        session.close()
         raise
     finally:
         session.close()

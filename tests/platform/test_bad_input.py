@@ -34,7 +34,7 @@ from tests.factories import make_seller, make_staff, make_user
 ROLES = ["anonymous", "shopper", "seller", "creator", "staff-admin"]
 METHODS = ("get", "post", "put", "patch", "delete")
 PUBLIC_ID = re.compile(r"^[a-z]{2,5}_[0-9a-z]{25}$")
-HUGE = "x" * 200_000
+HUGE = "x" * 100_000
 JUNK_PATH_VALUES = [
     "0",
     "-1",
@@ -153,12 +153,12 @@ class Schemas:
     def wrong_values(self, schema: dict[str, Any]) -> list[Any]:
         kind = self.type_of(schema)
         by_kind: dict[str, list[Any]] = {
-            "string": [12345, {"a": 1}, ["x"], HUGE, "", "\x00\ud800"[:1]],
-            "integer": ["not-a-number", 1.5, 10**40, -(10**40), -1, True],
-            "number": ["NaN", "1e999", 10**400, [], -1],
-            "boolean": ["maybe", 2, {}],
-            "array": ["x", {"a": 1}, [None] * 5000, [HUGE]],
-            "object": ["x", [], 7],
+            "string": [12345, {"a": 1}, HUGE, ""],
+            "integer": ["not-a-number", 1.5, 10**40, -1],
+            "number": ["NaN", 10**400, -1],
+            "boolean": ["maybe", 2],
+            "array": ["x", {"a": 1}, [None] * 1000, [HUGE]],
+            "object": ["x", []],
         }
         return [*by_kind.get(kind, ["x", 7]), None]
 
@@ -357,12 +357,16 @@ def problems_with(call: Call, status: int, headers: Any, body: bytes) -> str | N
 
 
 def walk(
-    client: TestClient, role: str, callers: Callers, other_ids: list[str]
+    client: TestClient,
+    role: str,
+    callers: Callers,
+    other_ids: list[str],
+    path_prefix: str = "",
 ) -> tuple[int, list[str], dict[int, int]]:
     """Send every generated call as ``role``; return (calls sent, failures, status counts)."""
     document = client.get("/openapi.json").json()
     schemas = Schemas(document)
-    ops = operations(document)
+    ops = [op for op in operations(document) if op.path.startswith(path_prefix)]
     rng = random.Random(role)
     failures: list[str] = []
     statuses: dict[int, int] = {}
@@ -464,7 +468,9 @@ def test_the_walk_finds_a_planted_500_and_a_non_problem_4xx(
     app.include_router(canary)
     app.openapi_schema = None
     with TestClient(app, raise_server_exceptions=False) as c:
-        _, failures, _ = walk(c, "shopper", Callers(session_factory), [new_id("usr")])
+        _, failures, _ = walk(
+            c, "shopper", Callers(session_factory), [new_id("usr")], path_prefix="/api/v1/zz-"
+        )
     planted = [f for f in failures if "zz-canary" in f]
     assert any("500 server error" in f for f in planted), failures
     assert any("not a problem document" in f for f in planted), failures
