@@ -142,6 +142,8 @@ def test_bad_files_are_refused_and_nothing_is_stored(
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["detail"]
+    if status == 415:
+        assert response.json()["detail"].startswith("photo.jpg: ")
     assert image_rows(session) == 0
     assert stored_files(settings) == []
 

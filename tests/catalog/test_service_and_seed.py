@@ -17,6 +17,7 @@ from reelshop.catalog.schemas import ProductInput
 from reelshop.catalog.seed import TREE
 from reelshop.db import make_engine, make_session_factory
 from reelshop.errors import Forbidden, InvalidInput, NotFound
+from reelshop.ids import looks_like
 from reelshop.inventory.models import StockLevel
 from reelshop.sellers.models import SellerProfile, SellerStatus
 from tests.catalog.support import make_tree, product_body
@@ -125,6 +126,8 @@ def test_seed_step_builds_a_believable_catalog(
     paths = {c.id: c.path for c in categories}
     sellers = {s.id: s for s in session.scalars(select(SellerProfile)).all()}
     for product in products:
+        assert looks_like("prd", product.id)
+        assert all(looks_like("sku", sku.id) for sku in product.skus)
         seller = sellers[product.seller_id]
         assert seller.status == SellerStatus.APPROVED
         assert paths[product.category_id].split("/")[0] in seller.categories

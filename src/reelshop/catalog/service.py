@@ -21,7 +21,7 @@ from reelshop.catalog import images as image_pipeline
 from reelshop.catalog.models import Brand, Category, Product, ProductImage, ProductStatus, Sku
 from reelshop.catalog.schemas import ProductInput, VariantInput
 from reelshop.db import utcnow
-from reelshop.errors import Conflict, InvalidInput, NotFound
+from reelshop.errors import Conflict, InvalidInput, NotFound, ProblemError
 from reelshop.ids import looks_like
 from reelshop.inventory import service as inventory
 from reelshop.inventory.models import AdjustmentReason, StockAdjustment, StockLocation
@@ -416,6 +416,7 @@ def update_product(
             next_position += 1
     _apply_image_urls(product, data.image_urls)
     _change_status(seller, product, category, data.status)
+    product.updated_at = utcnow()  # also when only variants changed
     _flush(session)
     _set_stock(session, seller, product, data.variants, actor_id, AdjustmentReason.COUNT_CORRECTION)
     _changed(session, product)
@@ -448,6 +449,7 @@ def set_status(
     category = session.get(Category, product.category_id)
     assert category is not None
     _change_status(seller, product, category, status)
+    product.updated_at = utcnow()
     _changed(session, product)
     session.flush()
     return product
@@ -469,7 +471,12 @@ def add_image(
     product = get_seller_product(session=session, seller=seller, product_id=product_id)
     if len(product.images) >= 20:
         raise Conflict("a product has at most 20 images; remove one first")
-    processed = image_pipeline.process(data)
+    try:
+        processed = image_pipeline.process(data)
+    except ProblemError as exc:
+        if filename:
+            exc.detail = f"{filename[:100]}: {exc.detail}"
+        raise
     storage = get_storage()
     key = new_key("images", ".webp")
     thumb_key = key.removesuffix(".webp") + "-400.webp"
@@ -485,9 +492,9 @@ def add_image(
         position=max((i.position for i in product.images), default=-1) + 1,
     )
     product.images.append(image)
+    product.updated_at = utcnow()
     _changed(session, product)
     session.flush()
-    del filename
     return image
 
 
