@@ -50,8 +50,8 @@ def _pct(values: list[float], q: float) -> float:
 
 def build(
     database_url: str, data_dir: Path, scale: dict[str, int], rng: np.random.Generator
-) -> tuple[list[str], float]:
-    """Load the marketplace; returns (API tokens of the probe shoppers, train seconds)."""
+) -> list[str]:
+    """Load the marketplace; returns the API tokens of the probe shoppers."""
     os.environ["REELSHOP_DATABASE_URL"] = database_url
     os.environ["REELSHOP_DATA_DIR"] = str(data_dir)
     from reelshop.accounts import service as accounts
@@ -59,9 +59,7 @@ def build(
     from reelshop.catalog.models import Category, Product, Sku
     from reelshop.config import get_settings
     from reelshop.db import make_engine, make_session_factory, utcnow
-    from reelshop.feed import service as feed
     from reelshop.feed.models import FeedEvent, Video, VideoProductTag
-    from reelshop.feed.recommender import AlsParams
     from reelshop.ids import new_id
     from reelshop.migrate import upgrade
     from reelshop.security import keys
@@ -274,22 +272,34 @@ def build(
             )
         session.commit()
 
-    with factory() as session:
-        t2 = time.perf_counter()
+    engine.dispose()
+    (data_dir / "tokens.json").write_text(json.dumps(tokens))
+    return tokens
+
+
+def train(database_url: str, data_dir: Path) -> float:
+    """The worker job's work, timed: read the events, train ALS, save the model."""
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.feed import service as feed
+    from reelshop.feed.recommender import AlsParams
+
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        started = time.perf_counter()
         model = feed.train_recommender(
             session=session,
             model_dir=data_dir / "recommender",
             params=AlsParams(factors=64, iterations=10),
         )
-        train_s = time.perf_counter() - t2
+        train_s = time.perf_counter() - started
+    engine.dispose()
     assert model is not None
     print(
         f"trained on {len(model.user_ids)} shoppers x {len(model.video_ids)} videos in "
         f"{train_s:.1f} s",
         file=sys.stderr,
     )
-    engine.dispose()
-    return tokens, train_s
+    return train_s
 
 
 def measure_foldin_and_topk(
@@ -369,6 +379,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a scratch SQLite file")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--workdir", default=None, help="keep the database and model here")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: reuse a database built by an earlier run",
+    )
     args = parser.parse_args()
     scale = SCALES[args.scale]
     rounds = args.rounds or (300 if args.scale == "small" else 1_000)
@@ -378,7 +393,14 @@ def main() -> None:
         Path(tmp).mkdir(parents=True, exist_ok=True)
         data_dir = Path(tmp) / "data"
         database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        tokens, train_s = build(database_url, data_dir, scale, rng)
+        saved = data_dir / "tokens.json"
+        if args.reuse and saved.exists():
+            tokens = json.loads(saved.read_text())
+            os.environ["REELSHOP_DATABASE_URL"] = database_url
+            os.environ["REELSHOP_DATA_DIR"] = str(data_dir)
+        else:
+            tokens = build(database_url, data_dir, scale, rng)
+        train_s = train(database_url, data_dir)
         foldin, topk = measure_foldin_and_topk(data_dir, rng, rounds)
         feed_ms = measure_http(database_url, data_dir, tokens, rounds)
     print(

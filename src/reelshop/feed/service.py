@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import random
 import threading
 import time
@@ -61,6 +62,8 @@ from reelshop.money import Money
 from reelshop.outbox.service import emit
 from reelshop.sellers import service as sellers
 from reelshop.storage import Storage, new_key
+
+log = logging.getLogger("reelshop.feed")
 
 MAX_VIDEO_BYTES = 50 * 1024 * 1024
 MAX_DURATION_MS = 60_000
@@ -400,42 +403,59 @@ def train_recommender(
     is nothing to learn from yet."""
     params = params or AlsParams()
     now = now or utcnow()
+    started = time.perf_counter()
+    # Impressions carry no preference: filtered in SQL. Recency is decided in SQL too, so
+    # no datetime is built per row (two million events read in seconds, not a minute).
     query = select(
         FeedEvent.user_id,
         FeedEvent.video_id,
         FeedEvent.kind,
         FeedEvent.completion_pct,
-        FeedEvent.created_at,
-    )
+        (FeedEvent.created_at >= now - TRENDING_WINDOW).label("recent"),
+    ).where(FeedEvent.kind != EventKind.IMPRESSION)
     if since is not None:
         query = query.where(FeedEvent.created_at >= since)
     users: dict[str, int] = {}
     items: dict[str, int] = {}
     u_idx: list[int] = []
     i_idx: list[int] = []
-    weights: list[float] = []
-    intent: list[bool] = []
+    kinds: list[str] = []
+    completions: list[int] = []
     recent: list[bool] = []
-    recent_from = now - TRENDING_WINDOW
-    result = session.execute(query.execution_options(yield_per=50_000))
-    for user_id, video_id, kind, completion, created_at in result:
-        w = interaction_weight(kind, completion)
-        if w <= 0:
-            continue
+    result = session.execute(query.execution_options(yield_per=100_000))
+    for user_id, video_id, kind, completion, is_recent in result:
         u_idx.append(users.setdefault(user_id, len(users)))
         i_idx.append(items.setdefault(video_id, len(items)))
-        weights.append(w)
-        intent.append(kind in PURCHASE_INTENT_KINDS)
-        recent.append(created_at >= recent_from)
-    if not weights:
+        kinds.append(kind)
+        completions.append(completion or 0)
+        recent.append(bool(is_recent))
+    kind_array = np.asarray(kinds)
+    weight_of = {k: interaction_weight(k) for k in set(kinds)}
+    base = np.fromiter((weight_of[k] for k in kinds), dtype=np.float32, count=len(kinds))
+    watch = kind_array == EventKind.WATCH.value
+    completion_array = np.clip(np.asarray(completions, dtype=np.float32), 0, 100) / 100
+    wa = base + np.where(watch, 2.0 * completion_array, 0.0).astype(np.float32)
+    keep = wa > 0
+    if not keep.any():
         return None
-    ua = np.asarray(u_idx, dtype=np.int64)
-    ia = np.asarray(i_idx, dtype=np.int64)
-    wa = np.asarray(weights, dtype=np.float32)
+    ua = np.asarray(u_idx, dtype=np.int64)[keep]
+    ia = np.asarray(i_idx, dtype=np.int64)[keep]
+    wa = wa[keep]
+    intent = np.isin(kind_array[keep], list(PURCHASE_INTENT_KINDS))
+    recent_array = np.asarray(recent, dtype=bool)[keep]
+    read_s = time.perf_counter() - started
     matrix = interaction_matrix(ua, ia, wa, (len(users), len(items)))
     user_factors, item_factors = train_als(matrix, params)
+    log.info(
+        "recommender trained",
+        extra={
+            "events": int(keep.sum()),
+            "read_s": round(read_s, 2),
+            "als_s": round(time.perf_counter() - started - read_s, 2),
+        },
+    )
     popularity, trending, purchase_rate = item_statistics(
-        ia, wa, np.asarray(intent), np.asarray(recent), ua, len(items)
+        ia, wa, intent, recent_array, ua, len(items)
     )
     model = ItemModel(
         video_ids=list(items),
