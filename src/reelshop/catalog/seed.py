@@ -1117,7 +1117,7 @@ def seed_catalog(session: Session, ctx: SeedContext) -> None:
             (ProductImage, images),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                session.execute(insert(model.__table__), rows)  # Core: one executemany per batch
                 rows.clear()
 
     for seller, count in zip(sellers, counts, strict=True):
