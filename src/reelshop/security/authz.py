@@ -53,7 +53,11 @@ def get_read_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the unit of work commits before the response is sent. With the
+# default (request) scope FastAPI runs the commit after sending, so a crash or a failed
+# commit could leave a client holding a 201 for something that was never stored (the
+# payments crash test caught exactly that).
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 ReadDbSession = Annotated[Session, Depends(get_read_db)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
