@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -131,7 +132,8 @@ def test_cold_start_serves_trending_then_fresh(
     assert page["items"][0]["reason"] == "trending"
     item = page["items"][0]
     assert item["products"][0]["price"] == {"amount": 2999, "currency": "USD", "display": "$29.99"}
-    assert item["products"][0]["buy"]["url"] == "/api/v1/cart/items"
+    assert item["products"][0]["buy"]["url"] == "/api/v1/cart/lines"
+    assert item["products"][0]["buy"]["video_id"] == item["video_id"]
     assert item["media_url"].startswith("/media/videos/")
     # the second page continues without repeats
     nxt = client.get(
@@ -307,3 +309,27 @@ def test_concurrent_event_batches_are_all_recorded(
     assert errors == []
     session.rollback()
     assert session.scalar(select(func.count()).select_from(FeedEvent)) == 4 * 5 * 5
+
+
+def test_buy_target_adds_to_the_cart_without_leaving_the_feed(
+    client: TestClient, session: Session
+) -> None:
+    _world(session, per_cluster=3)
+    shopper = make_user(session)
+    headers = api_login(client, shopper.email)
+    item = client.get("/api/v1/feed", headers=headers).json()["items"][0]
+    buy = item["products"][0]["buy"]
+    response = client.post(
+        buy["url"],
+        headers=headers,
+        json={
+            "sku_id": buy["sku_id"],
+            "quantity": 2,
+            "video_id": buy["video_id"],
+            "creator_id": buy["creator_id"],
+        },
+    )
+    if response.status_code in (404, 405) and "problem" not in response.text:
+        pytest.skip("the checkout API is not mounted")
+    assert response.status_code == 201, response.text
+    assert buy["sku_id"] in client.get("/api/v1/cart", headers=headers).text

@@ -38,7 +38,7 @@ from reelshop.storage import get_storage
 router = APIRouter(tags=["feed"])
 VideoWriter = Annotated[Principal, Depends(require_scope(Scope.VIDEOS_WRITE))]
 
-CART_ITEMS_URL = "/api/v1/cart/items"
+CART_LINES_URL = "/api/v1/cart/lines"  # the checkout API
 
 
 def model_dir(settings: AppSettings) -> Path:
@@ -65,7 +65,14 @@ def feed_video(item: service.FeedItem) -> FeedVideo:
                 title=c.title,
                 price=money_out(c.price),
                 compare_at=money_out(c.compare_at) if c.compare_at else None,
-                buy=BuyTarget(url=CART_ITEMS_URL, sku_id=c.sku_id) if c.sku_id else None,
+                buy=BuyTarget(
+                    url=CART_LINES_URL,
+                    sku_id=c.sku_id,
+                    video_id=item.video_id,
+                    creator_id=c.affiliate_user_id,
+                )
+                if c.sku_id
+                else None,
             )
             for c in item.products
         ],

@@ -19,6 +19,8 @@ class BuyTarget(BaseModel):
     method: Literal["POST"] = "POST"
     url: str = Field(description="the cart endpoint that adds this SKU")
     sku_id: str
+    video_id: str = Field(description="send along: the sale is attributed to this video")
+    creator_id: str | None = Field(description="send along: the affiliate creator, if any")
 
 
 class TaggedProduct(BaseModel):

@@ -482,6 +482,7 @@ class ProductCard:
     compare_at: Money | None
     sku_id: str | None
     in_stock_skus: int
+    affiliate_user_id: str | None = None  # the creator credited for sales from this video
 
 
 @dataclass
@@ -865,7 +866,11 @@ def hydrate(
         video = videos.get(vid)
         if video is None:
             continue
-        cards = [_card(products[t.product_id]) for t in video.tags if t.product_id in products]
+        cards = [
+            _card(products[t.product_id], t.affiliate_user_id)
+            for t in video.tags
+            if t.product_id in products
+        ]
         author_name = (
             seller_names.get(video.seller_id or "")
             or (f"@{authors[video.author_user_id]}" if authors.get(video.author_user_id) else "")
@@ -899,7 +904,7 @@ def _seller_names(session: Session, seller_ids: set[str]) -> dict[str, str]:
     return out
 
 
-def _card(product: Product) -> ProductCard:
+def _card(product: Product, affiliate_user_id: str | None = None) -> ProductCard:
     skus: list[Sku] = [s for s in product.skus if s.is_active]
     cheapest = min(skus, key=lambda s: s.price_amount) if skus else None
     price = Money(cheapest.price_amount if cheapest else 0, product.currency)
@@ -915,6 +920,7 @@ def _card(product: Product) -> ProductCard:
         compare_at=compare_at,
         sku_id=cheapest.id if cheapest else None,
         in_stock_skus=len(skus),
+        affiliate_user_id=affiliate_user_id,
     )
 
 

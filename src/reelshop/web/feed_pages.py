@@ -13,7 +13,7 @@ from reelshop.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
-CART_API = "/api/v1/cart/items"
+CART_API = "/api/v1/cart/lines"
 CART_FORM = "/cart/items"
 
 

@@ -120,7 +120,10 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ sku_id: data.get("sku_id"), quantity: Number(data.get("quantity")) })
+      body: JSON.stringify({
+        sku_id: data.get("sku_id"), quantity: Number(data.get("quantity")),
+        video_id: data.get("video_id"), creator_id: data.get("creator_id") || null
+      })
     }).then(function (res) {
       if (res.status === 404 || res.status === 405) { form.submit(); return; }
       if (!res.ok) throw new Error("cart " + res.status);
