@@ -383,3 +383,37 @@ def test_delivery_order_is_shuffled_but_deterministic_for_a_seed(
     expected = list(in_queue)
     random.Random(3).shuffle(expected)
     assert seen == expected
+
+
+def test_an_abandoned_challenge_is_voided_when_the_checkout_expires(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    client: TestClient,
+) -> None:
+    from reelshop.checkout import service as checkout
+    from reelshop.outbox.models import OutboxEvent
+    from reelshop.outbox.relay import deliver
+    from reelshop.payments.models import SimulatedCharge
+
+    _, placed, _ = _two_seller_checkout(session)
+    payment_id = pay(session_factory, settings, placed, card=CHALLENGE)  # type: ignore[arg-type]
+    with unit_of_work(session_factory) as s:
+        assert checkout.expire_unpaid(session=s, now=utcnow() + timedelta(hours=1)) == 1
+    session.rollback()
+    event_id = session.scalars(
+        select(OutboxEvent.id).where(OutboxEvent.topic == "checkout.expired")
+    ).one()
+    assert deliver(session_factory, settings, event_id) == "delivered"
+    session.rollback()
+    payment = session.get(Payment, payment_id)
+    assert payment is not None and payment.status == "voided"
+    charge = session.get(SimulatedCharge, payment.provider_ref)
+    assert charge is not None and charge.status == "voided"
+    # The shopper comes back and completes the challenge anyway: nothing is taken.
+    with unit_of_work(session_factory) as s:
+        processor(settings).complete_challenge(session=s, charge_id=charge.id, approve=True)
+    deliver_all(session_factory, settings, client)
+    session.rollback()
+    assert session.get(Payment, payment_id).status == "voided"  # type: ignore[union-attr]
+    assert verify(session=session).ok

@@ -9,8 +9,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelshop.config import Settings
+from reelshop.config import Settings, get_settings
 from reelshop.db import unit_of_work, utcnow
+from reelshop.outbox.models import OutboxEvent
+from reelshop.outbox.service import subscribe
 from reelshop.payments import service as payments
 from reelshop.payments.simulator import (
     DeliveryReport,
@@ -66,6 +68,16 @@ def settle_delivered(
 def run_payouts(factory: sessionmaker[Session], *, now: datetime | None = None) -> int:
     with unit_of_work(factory) as session:
         return len(payments.run_payouts(session=session, now=now))
+
+
+@subscribe("checkout.expired", name="payments.void_abandoned_on_expiry")
+@subscribe("checkout.cancelled", name="payments.void_abandoned_on_cancel")
+def void_abandoned(session: Session, event: OutboxEvent) -> None:
+    payments.void_abandoned(
+        session=session,
+        provider=payments.get_provider(SimulatedProcessor.name, get_settings()),
+        checkout_id=str(event.payload["checkout_id"]),
+    )
 
 
 @periodic("payments.deliver_simulated_webhooks", every_s=1.0)

@@ -218,6 +218,39 @@ def _fail(session: Session, payment: Payment, code: str) -> None:
     )
 
 
+def void_abandoned(*, session: Session, provider: PaymentProvider, checkout_id: str) -> int:
+    """The checkout closed without being paid (expired, cancelled): cancel any payment
+    still waiting for the shopper or authorised but not captured, so no hold stays on the
+    card. Idempotent. A capture already requested is left to its webhook (a capture that
+    lands on a closed checkout is refunded in full)."""
+    voided = 0
+    for payment_id in session.scalars(
+        select(Payment.id).where(
+            Payment.checkout_id == checkout_id,
+            Payment.provider == provider.name,
+            Payment.status.in_(
+                [PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.AUTHORISED]
+            ),
+        )
+    ).all():
+        payment = _lock_payment(session, payment_id)
+        if payment.status not in (
+            PaymentStatus.PENDING,
+            PaymentStatus.REQUIRES_ACTION,
+            PaymentStatus.AUTHORISED,
+        ):
+            continue
+        if payment.provider_ref is not None:
+            provider.void(session=session, provider_ref=payment.provider_ref)
+        payment.status = PaymentStatus.VOIDED
+        payment.action_url = None
+        payment.failure_code = "checkout_closed"
+        payment.failure_message = "The checkout closed before the payment was completed."
+        voided += 1
+    session.flush()
+    return voided
+
+
 # --- webhooks -----------------------------------------------------------------------------------
 
 
