@@ -489,15 +489,32 @@ def _price_buckets(index: SearchIndex, rows: IntArray) -> list[PriceBucket]:
     return buckets
 
 
+_HIT_COLUMNS = (
+    ProductSearchDoc.doc_no,
+    ProductSearchDoc.product_id,
+    ProductSearchDoc.title,
+    ProductSearchDoc.min_price_amount,
+    ProductSearchDoc.compare_at_amount,
+    ProductSearchDoc.currency,
+    ProductSearchDoc.thumb_key,
+    ProductSearchDoc.seller_id,
+    ProductSearchDoc.seller_name,
+    ProductSearchDoc.ships_from,
+    ProductSearchDoc.brand_name,
+    ProductSearchDoc.category_path,
+    ProductSearchDoc.rating,
+    ProductSearchDoc.rating_count,
+    ProductSearchDoc.units_sold,
+)
+
+
 def _hits(session: Session, index: SearchIndex, rows: IntArray) -> list[SearchHit]:
     doc_nos = [int(index.doc_nos[r]) for r in rows]
     if not doc_nos:
         return []
     found = {
         d.doc_no: d
-        for d in session.scalars(
-            select(ProductSearchDoc).where(ProductSearchDoc.doc_no.in_(doc_nos))
-        )
+        for d in session.execute(select(*_HIT_COLUMNS).where(ProductSearchDoc.doc_no.in_(doc_nos)))
     }
     hits = []
     for doc_no in doc_nos:
