@@ -104,10 +104,6 @@ def claim(
 ) -> StoredAnswer | None:
     """Claim ``key`` for this request: None if it is ours to run, or the stored answer."""
     now = utcnow()
-    existing = session.get(IdempotencyRecord, (user_id, key))
-    if existing is not None and existing.expires_at <= now:
-        session.delete(existing)
-        session.flush()
     values = {
         "user_id": user_id,
         "key": key,
@@ -117,13 +113,22 @@ def claim(
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted = session.execute(
+    statement = (
         insert(IdempotencyRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyRecord.key)
-    ).first()
-    if inserted is not None:
+    )
+    if session.execute(statement).first() is not None:
+        return None
+    expired = session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at <= now,
+        )
+    )
+    if expired.rowcount and session.execute(statement).first() is not None:  # type: ignore[attr-defined]
         return None
     record = session.scalars(
         select(IdempotencyRecord)

@@ -163,3 +163,17 @@ def test_concurrent_checkouts_for_the_last_units_never_oversell(
     )
     assert reserved == 5
     assert inventory.available(session=session, sku_ids=[shop.sku_id])[shop.sku_id] == 0
+
+
+def test_an_expired_key_is_new_again(session: Session, client: TestClient) -> None:
+    shop = make_shop(session, stock=5)
+    _, headers = shopper_headers(session, client)
+    add(client, headers, shop.sku_id, 1)
+    assert place(client, headers, key="reused-later").status_code == 201
+    record = session.scalars(select(IdempotencyRecord)).one()
+    record.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    add(client, headers, shop.sku_id, 1)
+    r = place(client, headers, key="reused-later", shipping={shop.seller.id: "express"})
+    assert r.status_code == 201, r.text
+    assert session.scalar(select(func.count()).select_from(Checkout)) == 2

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from reelshop.accounts.models import User
 from reelshop.catalog import service as catalog
@@ -78,12 +78,16 @@ def sellable_problem(sku: Sku, *, session: Session, market_code: str) -> str | N
 
 
 def get_cart(*, session: Session, shopper_id: str) -> Cart | None:
-    return session.scalars(
-        select(Cart)
-        .where(Cart.shopper_id == shopper_id)
-        .options(selectinload(Cart.lines))
-        .execution_options(populate_existing=True)
-    ).first()
+    return (
+        session.scalars(
+            select(Cart)
+            .where(Cart.shopper_id == shopper_id)
+            .options(joinedload(Cart.lines))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
 
 
 def _cart_for_update(session: Session, shopper_id: str) -> Cart:
