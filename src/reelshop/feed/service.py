@@ -12,14 +12,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from reelshop.accounts.models import Role, User
 from reelshop.catalog.models import Product, ProductStatus, Sku
@@ -701,13 +701,38 @@ def feed_page(
     return FeedPage(items, next_cursor.encode(), vector is not None)
 
 
+@dataclass(frozen=True)
+class _Meta:
+    at: float
+    author: str
+    product: str | None
+    published: bool
+    market: str
+
+
+_meta_cache: dict[str, _Meta] = {}
+_meta_lock = threading.Lock()
+META_TTL_S = 120.0  # a removed video may stay a candidate this long; hydrate re-checks
+_META_CACHE_MAX = 500_000
+
+
 def _candidate_meta(
     session: Session, ids: list[str], market_code: str
 ) -> dict[str, tuple[str, str | None]]:
-    """video id -> (creator user id, first tagged product id) for published videos."""
-    out: dict[str, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    """video id -> (creator user id, first tagged product id) for published videos of the
+    market. Cached in-process for a short while: the same popular candidates recur in
+    almost every shopper's page."""
+    now = time.monotonic()
+    found: dict[str, _Meta] = {}
+    missing: list[str] = []
+    for vid in ids:
+        meta = _meta_cache.get(vid)
+        if meta is not None and now - meta.at < META_TTL_S:
+            found[vid] = meta
+        else:
+            missing.append(vid)
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
         # Filter status and market here, not in SQL: with them in the WHERE clause SQLite
         # prefers the (market, status, created_at) index and scans the market's videos.
         rows = session.execute(
@@ -724,10 +749,20 @@ def _candidate_meta(
             )
             .where(Video.id.in_(chunk))
         ).all()
-        for vid, author, status, market, product in rows:
-            if status == VideoStatus.PUBLISHED and market == market_code:
-                out[vid] = (author, product)
-    return out
+        fetched = {
+            vid: _Meta(now, author, product, status == VideoStatus.PUBLISHED, market)
+            for vid, author, status, market, product in rows
+        }
+        found.update(fetched)
+        with _meta_lock:
+            if len(_meta_cache) > _META_CACHE_MAX:
+                _meta_cache.clear()
+            _meta_cache.update(fetched)
+    return {
+        vid: (m.author, m.product)
+        for vid, m in found.items()
+        if m.published and m.market == market_code
+    }
 
 
 def _rank(
@@ -829,51 +864,95 @@ def _with_sponsored(
 def hydrate(
     *, session: Session, video_ids: Sequence[str], reasons: dict[str, str]
 ) -> list[FeedItem]:
-    """Load what the page shows for these videos, in order: three queries in all."""
+    """Load what the page shows for these videos, in order. Plain column reads (no ORM
+    objects): this runs on every feed request."""
     if not video_ids:
         return []
-    videos = {
-        v.id: v
-        for v in session.scalars(
-            select(Video).where(Video.id.in_(list(video_ids))).options(selectinload(Video.tags))
+    videos: dict[str, Any] = {}
+    tags: dict[str, list[tuple[int, str, str | None]]] = {}
+    for row in session.execute(
+        select(
+            Video.id,
+            Video.author_user_id,
+            Video.seller_id,
+            Video.caption,
+            Video.media_key,
+            Video.content_type,
+            Video.duration_ms,
+            Video.poster_key,
+            Video.status,
+            VideoProductTag.position,
+            VideoProductTag.product_id,
+            VideoProductTag.affiliate_user_id,
         )
-    }
-    product_ids = {t.product_id for v in videos.values() for t in v.tags}
-    products = (
-        {
-            p.id: p
-            for p in session.scalars(
-                select(Product)
-                .where(Product.id.in_(product_ids))
-                .options(selectinload(Product.skus))
+        .outerjoin(VideoProductTag, VideoProductTag.video_id == Video.id)
+        .where(Video.id.in_(list(video_ids)))
+    ):
+        videos[row.id] = row
+        if row.product_id is not None:
+            tags.setdefault(row.id, []).append(
+                (row.position, row.product_id, row.affiliate_user_id)
             )
-            if p.status == ProductStatus.ACTIVE
-        }
-        if product_ids
-        else {}
-    )
-    authors = {
-        u.id: u.handle
-        for u in session.execute(
+    product_ids = {product for entries in tags.values() for _, product, _ in entries}
+    cards: dict[str, ProductCard] = {}
+    if product_ids:
+        cheapest: dict[str, Any] = {}
+        skus_per_product: dict[str, int] = {}
+        for product_row in session.execute(
+            select(
+                Product.id,
+                Product.title,
+                Product.status,
+                Product.currency,
+                Sku.id.label("sku_id"),
+                Sku.price_amount,
+                Sku.compare_at_amount,
+            )
+            .join(Sku, Sku.product_id == Product.id)
+            .where(Product.id.in_(product_ids), Sku.is_active.is_(True))
+        ):
+            if product_row.status != ProductStatus.ACTIVE:
+                continue
+            pid = product_row.id
+            skus_per_product[pid] = skus_per_product.get(pid, 0) + 1
+            best = cheapest.get(pid)
+            if best is None or product_row.price_amount < best.price_amount:
+                cheapest[pid] = product_row
+        for product_id, row in cheapest.items():
+            price = Money(row.price_amount, row.currency)
+            compare_at = (
+                Money(row.compare_at_amount, row.currency)
+                if row.compare_at_amount and row.compare_at_amount > row.price_amount
+                else None
+            )
+            cards[product_id] = ProductCard(
+                product_id=product_id,
+                title=row.title,
+                price=price,
+                compare_at=compare_at,
+                sku_id=row.sku_id,
+                in_stock_skus=skus_per_product[product_id],
+            )
+    authors: dict[str, str | None] = dict(session.execute(
             select(User.id, User.handle).where(
                 User.id.in_({v.author_user_id for v in videos.values()})
             )
-        ).all()
-    }
+        ))
     seller_names = _seller_names(session, {v.seller_id for v in videos.values() if v.seller_id})
     items = []
     for vid in video_ids:
         video = videos.get(vid)
-        if video is None:
+        if video is None or video.status != VideoStatus.PUBLISHED:
             continue
-        cards = [
-            _card(products[t.product_id], t.affiliate_user_id)
-            for t in video.tags
-            if t.product_id in products
+        shown = [
+            replace(cards[product], affiliate_user_id=affiliate)
+            for _, product, affiliate in sorted(tags.get(vid, []))
+            if product in cards
         ]
+        handle = authors.get(video.author_user_id)
         author_name = (
             seller_names.get(video.seller_id or "")
-            or (f"@{authors[video.author_user_id]}" if authors.get(video.author_user_id) else "")
+            or (f"@{handle}" if handle else "")
             or "reelshop creator"
         )
         items.append(
@@ -886,7 +965,7 @@ def hydrate(
                 duration_ms=video.duration_ms,
                 author_user_id=video.author_user_id,
                 author_name=author_name,
-                products=cards,
+                products=shown,
                 reason=reasons.get(vid, "fresh"),
                 sponsored=reasons.get(vid) == "sponsored",
             )
@@ -902,26 +981,6 @@ def _seller_names(session: Session, seller_ids: set[str]) -> dict[str, str]:
         except ProblemError:
             continue
     return out
-
-
-def _card(product: Product, affiliate_user_id: str | None = None) -> ProductCard:
-    skus: list[Sku] = [s for s in product.skus if s.is_active]
-    cheapest = min(skus, key=lambda s: s.price_amount) if skus else None
-    price = Money(cheapest.price_amount if cheapest else 0, product.currency)
-    compare_at = (
-        Money(cheapest.compare_at_amount, product.currency)
-        if cheapest and cheapest.compare_at_amount and cheapest.compare_at_amount > price.amount
-        else None
-    )
-    return ProductCard(
-        product_id=product.id,
-        title=product.title,
-        price=price,
-        compare_at=compare_at,
-        sku_id=cheapest.id if cheapest else None,
-        in_stock_skus=len(skus),
-        affiliate_user_id=affiliate_user_id,
-    )
 
 
 def describe_model(model_dir: Path) -> dict[str, Any]:
