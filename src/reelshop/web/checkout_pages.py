@@ -165,11 +165,16 @@ def _checkout_context(
     return ctx
 
 
+def _hold_minutes(settings: Any) -> int:
+    return max(1, int(settings.checkout_reservation_ttl_s) // 60)
+
+
 @router.get("/checkout", response_class=HTMLResponse)
 def checkout_page(
-    request: Request, principal: ShopperPrincipal, session: ReadDbSession
+    request: Request, principal: ShopperPrincipal, session: ReadDbSession, settings: AppSettings
 ) -> Response:
     ctx = _checkout_context(session, principal)
+    ctx["hold_minutes"] = _hold_minutes(settings)
     if not ctx["review"].lines:
         return RedirectResponse("/cart", status_code=303)
     return render(request, "checkout/checkout.html", ctx)
@@ -243,6 +248,7 @@ def place_order(
     except ProblemError as exc:
         session.rollback()
         ctx = _checkout_context(session, principal, values)
+        ctx["hold_minutes"] = _hold_minutes(settings)
         ctx["error"] = exc.detail
         ctx["problems"] = exc.extensions.get("problems", [])
         return render(request, "checkout/checkout.html", ctx, status_code=exc.status)
@@ -279,7 +285,11 @@ def confirmation_page(
 def _timeline(order: Order) -> list[dict[str, Any]]:
     reached = {change.to_status: change.at for change in order.history}
     steps = [
-        {"status": s.value, "label": STATUS_LABEL[s.value], "at": reached.get(s.value)}
+        {
+            "status": s.value,
+            "label": "Placed" if s == OrderStatus.PLACED else STATUS_LABEL[s.value],
+            "at": reached.get(s.value),
+        }
         for s in TIMELINE
     ]
     for extra in (OrderStatus.CANCELLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED):
