@@ -933,11 +933,10 @@ def hydrate(
                 sku_id=row.sku_id,
                 in_stock_skus=skus_per_product[product_id],
             )
-    authors: dict[str, str | None] = dict(session.execute(
-            select(User.id, User.handle).where(
-                User.id.in_({v.author_user_id for v in videos.values()})
-            )
-        ))
+    author_rows = session.execute(
+        select(User.id, User.handle).where(User.id.in_({v.author_user_id for v in videos.values()}))
+    ).all()
+    authors: dict[str, str | None] = {row[0]: row[1] for row in author_rows}
     seller_names = _seller_names(session, {v.seller_id for v in videos.values() if v.seller_id})
     items = []
     for vid in video_ids:
