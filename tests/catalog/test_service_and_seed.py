@@ -97,7 +97,7 @@ def test_listing_validates_paging(session: Session) -> None:
         catalog.list_seller_products(session=session, seller=seller, per_page=10_000)
 
 
-TINY = seeding.Scale("tiny", shoppers=5, sellers=10, creators=2)
+TINY = seeding.Scale("tiny", shoppers=5, sellers=40, creators=2)  # enough for repeated shop names
 CATALOG_STEPS = ("accounts", "sellers", "catalog")
 
 
@@ -122,7 +122,7 @@ def test_seed_step_builds_a_believable_catalog(
     assert len(categories) == len(TREE) + sum(len(children) for _, _, children in TREE)
     assert session.scalar(select(func.count()).select_from(Brand)) >= 40
     products = session.scalars(select(Product)).all()
-    assert len(products) == 100
+    assert len(products) == 400
     paths = {c.id: c.path for c in categories}
     sellers = {s.id: s for s in session.scalars(select(SellerProfile)).all()}
     for product in products:
@@ -148,7 +148,7 @@ def test_seed_step_builds_a_believable_catalog(
         assert image.storage_key and (tmp_path / "media" / image.storage_key).is_file()
         assert image.thumb_key and (tmp_path / "media" / image.thumb_key).is_file()
     titles = [p.title for p in products]
-    assert len(set(titles)) > 60  # varied, not one template repeated
+    assert len(set(titles)) > 300  # varied, not one template repeated
 
 
 def test_seed_is_deterministic(
