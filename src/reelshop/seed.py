@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
-from reelshop.catalog.seed import seed_catalog
 from reelshop.catalog.search_index import seed_search_index
+from reelshop.catalog.seed import seed_catalog
 from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
+from reelshop.payments.seed import seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
@@ -297,6 +298,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("catalog", seed_catalog),
     ("feed", seed_feed),
     ("seller_vetting", seed_seller_vetting),
+    ("payments", seed_payments),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 
