@@ -273,6 +273,7 @@ def build(
         session.commit()
 
     engine.dispose()
+    data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "tokens.json").write_text(json.dumps(tokens))
     return tokens
 
