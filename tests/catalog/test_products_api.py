@@ -354,3 +354,23 @@ def test_stock_adjustments_api(client: TestClient, session: Session) -> None:
         assert response.status_code in (404, 422), (bad, response.text)
     final = client.get(url, headers=headers).json()
     assert final["stock"]["on_hand"] == 15 and len(final["adjustments"]) == 3
+
+
+def test_token_scopes_limit_catalog_access(client: TestClient, session: Session) -> None:
+    make_tree(session)
+    _, headers = seller_with_token(client, session)
+    created = create(client, headers)
+
+    def token(scopes: list[str]) -> dict[str, str]:
+        issued = client.post(
+            "/api/v1/me/tokens", json={"name": "integration", "scopes": scopes}, headers=headers
+        )
+        assert issued.status_code == 201, issued.text
+        return {"Authorization": f"Bearer {issued.json()['secret']}"}
+
+    reader = token(["catalog:read"])
+    assert client.get(f"{API}/{created['id']}", headers=reader).status_code == 200
+    refused = client.put(f"{API}/{created['id']}", json=product_body(), headers=reader)
+    assert refused.status_code == 403 and "catalog:write" in refused.json()["detail"]
+    orders_only = token(["orders:read"])
+    assert client.get(API, headers=orders_only).status_code == 403

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
+from sqlalchemy.orm import Session
 
 from reelshop.catalog import service as catalog
 from reelshop.catalog.images import MAX_BYTES, media_url
@@ -28,7 +29,7 @@ from reelshop.catalog.schemas import (
 )
 from reelshop.errors import PAYLOAD_TOO_LARGE, Forbidden, ProblemError, problem_responses
 from reelshop.money import Money
-from reelshop.security.authz import DbSession, ReadDbSession, SellerPrincipal
+from reelshop.security.authz import DbSession, Principal, ReadDbSession, SellerPrincipal
 from reelshop.security.scopes import Scope
 from reelshop.sellers import service as sellers
 from reelshop.sellers.models import SellerProfile, SellerStatus
@@ -36,8 +37,8 @@ from reelshop.sellers.models import SellerProfile, SellerStatus
 router = APIRouter(tags=["catalog"])
 
 
-def current_seller(principal: SellerPrincipal, session: DbSession) -> SellerProfile:
-    """The calling seller's approved shop. Reusable by seller-center pages."""
+def approved_seller(principal: Principal, session: Session) -> SellerProfile:
+    """The calling seller's approved shop; reusable by seller-center pages."""
     seller = sellers.seller_for_user(session=session, user_id=principal.id)
     if seller is None:
         raise Forbidden("this account has no seller profile yet; apply to sell first")
@@ -48,10 +49,17 @@ def current_seller(principal: SellerPrincipal, session: DbSession) -> SellerProf
     return seller
 
 
-def current_seller_writer(principal: SellerPrincipal, session: DbSession) -> SellerProfile:
-    if not principal.has_scope(Scope.CATALOG_WRITE):
-        raise Forbidden(f"this token lacks the {Scope.CATALOG_WRITE.value!r} scope")
-    return current_seller(principal, session)
+def _seller_with(scope: Scope) -> Callable[[Principal, Session], SellerProfile]:
+    def dependency(principal: SellerPrincipal, session: DbSession) -> SellerProfile:
+        if not principal.has_scope(scope):
+            raise Forbidden(f"this token lacks the {scope.value!r} scope")
+        return approved_seller(principal, session)
+
+    return dependency
+
+
+current_seller = _seller_with(Scope.CATALOG_READ)
+current_seller_writer = _seller_with(Scope.CATALOG_WRITE)
 
 
 Seller = Annotated[SellerProfile, Depends(current_seller)]

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from reelshop.catalog.models import Brand, Category, Product, ProductImage, Sku
@@ -1115,7 +1115,9 @@ def seed_catalog(session: Session, ctx: SeedContext) -> None:
             (ProductImage, images),
         ):
             if rows:
-                session.execute(insert(model.__table__), rows)  # Core: one executemany per batch
+                table = model.__table__
+                assert isinstance(table, Table)
+                session.execute(insert(table), rows)  # Core: one executemany per batch
                 rows.clear()
 
     for seller, count in zip(sellers, counts, strict=True):
