@@ -333,3 +333,54 @@ def test_buy_target_adds_to_the_cart_without_leaving_the_feed(
         pytest.skip("the checkout API is not mounted")
     assert response.status_code == 201, response.text
     assert buy["sku_id"] in client.get("/api/v1/cart", headers=headers).text
+
+
+def test_sponsored_hook_fills_one_slot_after_every_n_organic(
+    client: TestClient, session: Session
+) -> None:
+    world = _world(session, per_cluster=20)
+    ad_video = world["clusters"]["beauty"][-1]
+
+    class EveryFifth:
+        every_n = 5
+
+        def fill(
+            self, *, session: Session, user_id: str | None, market_code: str, organic: Any
+        ) -> str | None:
+            return ad_video if ad_video not in organic else None
+
+    service.register_sponsored_slots(EveryFifth())
+    try:
+        items = client.get("/api/v1/feed").json()["items"]
+    finally:
+        service.register_sponsored_slots(None)
+    sponsored = [i for i, item in enumerate(items) if item["sponsored"]]
+    assert len(sponsored) == 1 and sponsored[0] == 5
+    assert items[5]["video_id"] == ad_video and items[5]["reason"] == "sponsored"
+    assert len([i for i in items if not i["sponsored"]]) == 20
+    assert not any(i["sponsored"] for i in client.get("/api/v1/feed").json()["items"])
+
+
+def test_new_videos_get_exploration_slots(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    world = _world(session)
+    _history(session, world)
+    service.train_recommender(
+        session=session, model_dir=settings.data_dir / "recommender", params=SMALL
+    )
+    session.commit()
+    newcomer_creator = make_user(session, role=Role.CREATOR)
+    product = make_product(session, title="brand new gadget")
+    fresh = add_video(session, author_user_id=newcomer_creator.id, product_id=product.id).id
+    session.commit()
+    shopper = make_user(session)
+    headers = api_login(client, shopper.email)
+    client.post(
+        "/api/v1/feed/events",
+        headers=headers,
+        json=[{"video_id": world["clusters"]["beauty"][0], "kind": "like"}],
+    )
+    items = client.get("/api/v1/feed", headers=headers).json()["items"]
+    placed = [i for i, item in enumerate(items) if item["video_id"] == fresh]
+    assert placed and items[placed[0]]["reason"] == "new"

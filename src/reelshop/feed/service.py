@@ -980,16 +980,3 @@ def _seller_names(session: Session, seller_ids: set[str]) -> dict[str, str]:
         except ProblemError:
             continue
     return out
-
-
-def describe_model(model_dir: Path) -> dict[str, Any]:
-    model = current_model(model_dir)
-    if model is None:
-        return {"trained": False}
-    return {
-        "trained": True,
-        "videos": len(model.video_ids),
-        "shoppers": len(model.user_ids),
-        "factors": model.params.factors,
-        "trained_at": model.trained_at,
-    }
