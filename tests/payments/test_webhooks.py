@@ -417,3 +417,46 @@ def test_an_abandoned_challenge_is_voided_when_the_checkout_expires(
     session.rollback()
     assert session.get(Payment, payment_id).status == "voided"  # type: ignore[union-attr]
     assert verify(session=session).ok
+
+
+def test_the_same_capture_delivered_by_many_threads_at_once_pays_once(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    client: TestClient,
+) -> None:
+    import threading
+
+    buyer, placed, _ = _two_seller_checkout(session)
+    payment_id = pay(session_factory, settings, placed)  # type: ignore[arg-type]
+    session.rollback()
+    captured = session.scalars(
+        select(SimulatedWebhook).where(SimulatedWebhook.event_type == "payment.captured")
+    ).one()
+    raw = json.dumps(captured.payload).encode()
+    proc = processor(settings)
+    barrier = threading.Barrier(6)
+    answers: list[tuple[int, str]] = []
+
+    def post() -> None:
+        barrier.wait()
+        response = client.post(WEBHOOK, content=raw, headers=proc.signed_headers(raw))
+        answers.append((response.status_code, response.json()["outcome"]))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == sorted(
+        [(200, "captured; 2 order(s) paid")] + [(200, "duplicate")] * 5
+    )
+    session.rollback()
+    for order_id in placed.order_ids:  # type: ignore[attr-defined]
+        assert captures_for(session, order_id) == 1
+    mine = client.get(
+        f"/api/v1/payments/{payment_id}",
+        headers=api_login(client, buyer.email),  # type: ignore[attr-defined]
+    )
+    assert mine.status_code == 200 and mine.json()["status"] == "captured"
+    assert verify(session=session).ok
