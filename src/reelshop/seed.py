@@ -21,6 +21,7 @@ from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
 from reelshop.catalog.search_index import seed_search_index
 from reelshop.catalog.seed import seed_catalog
+from reelshop.checkout.seed import seed_promotions
 from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.payments.seed import seed_payments
@@ -299,6 +300,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("feed", seed_feed),
     ("seller_vetting", seed_seller_vetting),
     ("payments", seed_payments),
+    ("checkout_promotions", seed_promotions),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 

@@ -378,3 +378,35 @@ def test_deal_price_replaces_list_price_and_units_hold_under_concurrency(
     assert deal.quantity_taken == 3
     totals = session.scalars(select(Order.subtotal_amount)).all()
     assert sorted(totals) == [1200, 1200, 1200]
+
+
+def test_bulk_loaded_sku_keeps_its_old_price_when_changed(session: Session) -> None:
+    shop = make_shop(session, price_cents=2000)
+    session.execute(SkuPriceRecord.__table__.delete())  # as if loaded with a bulk insert
+    session.commit()
+    sku = session.get(Sku, shop.sku_id)
+    assert sku is not None
+    sku.price_amount = 2600  # raise the price, then try a "deal" just below the new one
+    session.commit()
+    prices = sorted(
+        session.scalars(
+            select(SkuPriceRecord.price_amount).where(SkuPriceRecord.sku_id == sku.id)
+        ).all()
+    )
+    assert prices == [2000, 2600]
+    now = utcnow()
+    try:
+        promotions.create_flash_deal(
+            session=session,
+            sku_id=sku.id,
+            deal_price=Money(2400, "USD"),
+            quantity=5,
+            starts_at=now,
+            ends_at=now + timedelta(hours=2),
+            market_code="US",
+        )
+    except ProblemError as exc:
+        refused = exc.problem.slug
+    else:
+        refused = None
+    assert refused == "fake-discount"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -362,4 +363,16 @@ def _record_sku_prices(session: Session, _context: Any, _instances: Any) -> None
         if isinstance(obj, Sku):
             history = inspect(obj).attrs.price_amount.history
             if history.added and history.deleted and history.added[0] != history.deleted[0]:
+                with session.no_autoflush:
+                    known = session.scalar(
+                        select(SkuPriceRecord.id).where(SkuPriceRecord.sku_id == obj.id).limit(1)
+                    )
+                if known is None:  # bulk-loaded: the old price was in force since creation
+                    session.add(
+                        SkuPriceRecord(
+                            sku_id=obj.id,
+                            price_amount=history.deleted[0],
+                            effective_at=obj.created_at or utcnow(),
+                        )
+                    )
                 session.add(SkuPriceRecord(sku_id=obj.id, price_amount=obj.price_amount))

@@ -267,14 +267,14 @@ class VoucherIn(BaseModel):
     code: str = Field(min_length=3, max_length=40)
     kind: Literal["percent", "fixed"]
     percent_bp: StrictInt | None = Field(default=None, ge=1, le=10_000)
-    amount: StrictInt | None = Field(default=None, ge=1)
-    max_discount_amount: StrictInt | None = Field(default=None, ge=1)
+    amount: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
+    max_discount_amount: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
     currency: str = Field(default="USD", min_length=3, max_length=3)
     market_code: str = Field(default="US", min_length=2, max_length=2)
-    min_spend_amount: StrictInt = Field(default=0, ge=0)
+    min_spend_amount: StrictInt = Field(default=0, ge=0, le=1_000_000_000)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    max_uses_total: StrictInt | None = Field(default=None, ge=1)
+    max_uses_total: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
     max_uses_per_user: StrictInt = Field(default=1, ge=1, le=1000)
 
 
@@ -323,9 +323,9 @@ class FlashDealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku_id: str = Field(min_length=1, max_length=40)
-    deal_price_amount: StrictInt = Field(ge=1)
+    deal_price_amount: StrictInt = Field(ge=1, le=1_000_000_000)
     currency: str = Field(default="USD", min_length=3, max_length=3)
-    quantity: StrictInt = Field(ge=1)
+    quantity: StrictInt = Field(ge=1, le=1_000_000)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     market_code: str = Field(default="US", min_length=2, max_length=2)
