@@ -41,7 +41,8 @@ FinancePrincipal = Annotated[Principal, Depends(require_staff(StaffPermission.FI
 
 
 def confirmation_url(checkout_id: str) -> str:
-    return f"/checkout/{checkout_id}/confirmation"
+    """Where the processor sends the shopper back after a challenge."""
+    return f"/checkout/{checkout_id}/payment?returned=true"
 
 
 async def raw_body(request: Request) -> bytes:

@@ -42,6 +42,11 @@ def payment_status_url(checkout_id: str) -> str:
     return f"/checkout/{checkout_id}/payment"
 
 
+def order_confirmation_url(checkout_id: str) -> str:
+    """The checkout pages' confirmation (web/checkout_pages.py), shown once paid."""
+    return f"/checkout/{checkout_id}"
+
+
 @router.post("/checkout/{checkout_id}/pay")
 def pay(
     checkout_id: str,
@@ -96,6 +101,8 @@ def payment_status(
     we learn it from the next webhook."""
     chk = checkout.get_checkout(session=session, checkout_id=checkout_id, shopper_id=principal.id)
     payment = payments.latest_payment(session=session, checkout_id=chk.id)
+    if payment is not None and payment.status == PaymentStatus.CAPTURED:
+        return RedirectResponse(order_confirmation_url(chk.id), status_code=303)
     waiting = payment is not None and (
         payment.status
         in (PaymentStatus.PENDING, PaymentStatus.AUTHORISED, PaymentStatus.CAPTURE_REQUESTED)
@@ -110,7 +117,6 @@ def payment_status(
             "waiting": waiting,
             "returned": returned,
             "total": checkout.checkout_total(chk),
-            "orders": checkout.orders_of_checkout(session=session, checkout_id=chk.id),
         },
     )
 
