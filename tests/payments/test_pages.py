@@ -175,3 +175,49 @@ def test_finance_view_is_for_finance_staff(
     assert page.status_code == 200
     assert 'data-figure="escrow"' in page.text and "$15.00" in page.text
     assert "platform_escrow" in page.text and "capture" in page.text
+
+
+def test_the_checkout_pages_pay_form_pays_through_the_processor(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, client: TestClient
+) -> None:
+    """The checkout engineer's confirmation page posts its pay form here; end to end."""
+    import uuid
+
+    from tests.checkout.helpers import ADDRESS
+    from tests.factories import api_login
+
+    _, product = make_shop(session, price_cents=2200)
+    buyer = shopper(session)
+    headers = api_login(client, buyer.email)
+    assert (
+        client.post(
+            "/api/v1/cart/lines",
+            json={"sku_id": product.skus[0].id, "quantity": 1},
+            headers=headers,
+        ).status_code
+        == 201
+    )
+    placed = client.post(
+        "/api/v1/checkouts",
+        json={"address": ADDRESS},
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert placed.status_code == 201, placed.text
+    checkout_id = placed.json()["id"]
+    page_login(client, buyer.email)
+    confirmation = client.get(f"/checkout/{checkout_id}")
+    form = re.search(
+        r'<form method="post" action="(/checkout/[^"]+/pay)".*?</form>', confirmation.text, re.S
+    )
+    assert form, "the confirmation page has no pay form"
+    fields = dict(re.findall(r'name="(csrf_token|idempotency_key)" value="([^"]*)"', form.group(0)))
+    response = client.post(
+        form.group(1), data={**fields, "card_number": APPROVE}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/checkout/{checkout_id}/payment"
+    deliver_all(session_factory, settings, client)
+    paid = client.get(response.headers["location"])
+    assert paid.url.path == f"/checkout/{checkout_id}"
+    session.rollback()
+    assert session.get(Payment, session.query(Payment.id).scalar()).status == "captured"  # type: ignore[union-attr]
