@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -177,3 +178,31 @@ def test_an_expired_key_is_new_again(session: Session, client: TestClient) -> No
     r = place(client, headers, key="reused-later", shipping={shop.seller.id: "express"})
     assert r.status_code == 201, r.text
     assert session.scalar(select(func.count()).select_from(Checkout)) == 2
+
+
+def test_a_burst_of_checkouts_over_http_is_all_answered_without_5xx(
+    session: Session, client: TestClient
+) -> None:
+    """More concurrent requests than the server has threads: every one gets a 201 or a
+    409, none waits out a lock timeout (the request gate keeps the thread pool free)."""
+    from reelshop.accounts import service as accounts
+
+    shop = make_shop(session, stock=20)
+    secrets = []
+    for _ in range(80):
+        user = make_user(session, commit=False)
+        carts.add_line(session=session, shopper=user, sku_id=shop.sku_id, quantity=1)
+        secrets.append(accounts.create_api_token(session=session, user=user, name="t").secret)
+    session.commit()
+    barrier = threading.Barrier(len(secrets))
+
+    def buy(secret: str) -> int:
+        barrier.wait()
+        return int(place(client, {"Authorization": f"Bearer {secret}"}).status_code)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(secrets)) as pool:
+        statuses = list(pool.map(buy, secrets))
+    assert sorted(set(statuses)) == [201, 409], statuses
+    assert statuses.count(201) == 20
+    assert time.monotonic() - started < 25  # no 30 s lock or pool timeouts on the way
