@@ -100,6 +100,75 @@ def seed(url: str, *, backend: str, reuse: bool, products: int) -> tuple[int, di
     return count, timings
 
 
+COPIED_TABLES = (
+    "users",
+    "seller_profiles",
+    "categories",
+    "brands",
+    "stock_locations",
+    "products",
+    "skus",
+    "product_images",
+    "stock_levels",
+    "product_search_docs",
+    "product_embeddings",
+    "search_terms",
+)
+
+
+def copy_from_sqlite(source: str, url: str) -> tuple[int, float]:
+    """PostgreSQL's fast path: copy an already seeded SQLite benchmark database (the same
+    marketplace, embeddings included) instead of computing 100,000 embeddings again, then
+    build the tsvector index in SQL."""
+    from sqlalchemy import func, select, text
+
+    import reelshop.models  # noqa: F401 - every table on the metadata
+    from reelshop.catalog.models import Product
+    from reelshop.config import get_settings
+    from reelshop.db import Base, make_engine
+    from reelshop.migrate import upgrade
+    from reelshop.security import keys
+
+    started = time.perf_counter()
+    _fresh_postgres(url)
+    upgrade(url)
+    keys.configure(get_settings())
+    src, dst = make_engine(source), make_engine(url)
+    with src.connect() as reader, dst.begin() as writer:
+        for name in COPIED_TABLES:
+            table = Base.metadata.tables[name]
+            result = reader.execution_options(yield_per=5_000).execute(select(table))
+            copied = 0
+            for chunk in result.partitions():
+                writer.execute(table.insert(), [dict(row._mapping) for row in chunk])
+                copied += len(chunk)
+            print(f"  copied {name}: {copied}", flush=True)
+        seq = reader.execute(text("SELECT seq FROM search_index_state WHERE id = 1")).scalar()
+        writer.execute(text("UPDATE search_index_state SET seq = :s WHERE id = 1"), {"s": seq})
+        writer.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('product_search_docs', 'doc_no'),"
+                " (SELECT max(doc_no) FROM product_search_docs))"
+            )
+        )
+        writer.execute(
+            text(
+                "INSERT INTO product_search_tsv (doc_no, document) SELECT doc_no,"
+                " setweight(to_tsvector('english', title), 'A')"
+                " || setweight(to_tsvector('english', brand_name || ' ' || category_names"
+                " || ' ' || tags_text), 'B')"
+                " || setweight(to_tsvector('english', description), 'C')"
+                " FROM product_search_docs WHERE searchable"
+            )
+        )
+        count = int(writer.execute(select(func.count()).select_from(Product)).scalar() or 0)
+    with dst.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    src.dispose()
+    dst.dispose()
+    return count, time.perf_counter() - started
+
+
 def _queries(count: int, rng: random.Random) -> list[dict[str, str]]:
     from reelshop.catalog.seed import BRANDS, TEMPLATES
     from reelshop.catalog.service import slugify
@@ -157,7 +226,15 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def measure_http(port: int, queries: list[dict[str, str]], warmup: list[dict[str, str]]) -> Any:
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_http(
+    port: int, queries: list[dict[str, str]], warmup: list[dict[str, str]], server_pid: int
+) -> Any:
     import httpx
 
     url = f"http://127.0.0.1:{port}/api/v1/search"
@@ -180,13 +257,15 @@ def measure_http(port: int, queries: list[dict[str, str]], warmup: list[dict[str
             client.get(url, params=params).raise_for_status()
         timings = []
         totals = []
+        cpu_before = _cpu_seconds(server_pid)
         for params in queries:
             started = time.perf_counter()
             response = client.get(url, params=params)
             timings.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
             totals.append(response.json()["total"])
-    return timings, load_s, totals
+        cpu_ms = (_cpu_seconds(server_pid) - cpu_before) * 1000 / len(queries)
+    return timings, load_s, totals, cpu_ms
 
 
 def measure_baseline(url: str, rounds: int) -> list[float]:
@@ -223,11 +302,24 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--pg-url", default=os.environ.get("REELSHOP_BENCH_PG_URL", PG_DEFAULT))
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument(
+        "--from-sqlite",
+        type=Path,
+        default=None,
+        help="postgres: copy this seeded SQLite benchmark database instead of seeding",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"reelshop-bench-search-{args.backend}"
     url = _configure(args.backend, workdir, args.pg_url)
 
-    products, timings = seed(url, backend=args.backend, reuse=args.reuse, products=args.products)
+    if args.backend == "postgres" and args.from_sqlite and not args.reuse:
+        products, seconds = copy_from_sqlite(f"sqlite:///{args.from_sqlite}", url)
+        print(f"copied {products} products from {args.from_sqlite} in {seconds:.0f} s")
+        timings: dict[str, float] = {}
+    else:
+        products, timings = seed(
+            url, backend=args.backend, reuse=args.reuse, products=args.products
+        )
     if "search_index" in timings:
         print(
             f"search_index step: {products / timings['search_index']:.0f} products/s"
@@ -246,7 +338,9 @@ def main() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        http_ms, load_s, totals = measure_http(port, queries, warmup)
+        load_before = os.getloadavg()[0]
+        http_ms, load_s, totals, cpu_ms = measure_http(port, queries, warmup, server.pid)
+        load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         try:
@@ -260,6 +354,10 @@ def main() -> None:
         f" {len(http_ms)} searches, median {statistics.median(totals):.0f} matches"
     )
     p50, p95, p99 = (_percentile(http_ms, p) for p in (50, 95, 99))
+    print(
+        f"server CPU per search {cpu_ms:.2f} ms; machine load average {load_before:.1f}"
+        f" before, {load_after:.1f} after ({os.cpu_count()} cores)"
+    )
     print(
         f"search over HTTP  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms"
         f"  max {max(http_ms):.2f} ms"
