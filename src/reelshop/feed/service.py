@@ -980,3 +980,12 @@ def _seller_names(session: Session, seller_ids: set[str]) -> dict[str, str]:
         except ProblemError:
             continue
     return out
+
+
+def clear_caches() -> None:
+    """Forget every in-process cache (tests; after restoring a database)."""
+    with _meta_lock:
+        _meta_cache.clear()
+    with _user_vectors_lock:
+        _user_vectors.clear()
+    _trending_cache.clear()
