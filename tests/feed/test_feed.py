@@ -384,3 +384,24 @@ def test_new_videos_get_exploration_slots(
     items = client.get("/api/v1/feed", headers=headers).json()["items"]
     placed = [i for i, item in enumerate(items) if item["video_id"] == fresh]
     assert placed and items[placed[0]]["reason"] == "new"
+
+
+def test_periodic_training_job_runs_in_the_background(
+    session: Session, settings: Settings, session_factory: Any
+) -> None:
+    import time as clock
+
+    from reelshop.scheduling import JobContext
+
+    world = _world(session)
+    _history(session, world)
+    context = JobContext(factory=session_factory, settings=settings)
+    jobs.train_recommender_periodically(context)
+    jobs.train_recommender_periodically(context)  # a second start while training: skipped
+    artefact = settings.data_dir / "recommender" / "model.npz"
+    for _ in range(300):
+        if artefact.exists() and not jobs._training.locked():
+            break
+        clock.sleep(0.1)
+    assert artefact.exists()
+    assert list(artefact.parent.iterdir()) == [artefact]

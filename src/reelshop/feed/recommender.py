@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -267,7 +268,7 @@ class ItemModel:
         """Write atomically: the app reloads when the file changes."""
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / "model.npz"
-        tmp = directory / f".model-{os.getpid()}.npz"
+        tmp = directory / f".model-{os.getpid()}-{uuid.uuid4().hex}.npz"  # concurrent runs
         meta = {"params": asdict(self.params), "trained_at": self.trained_at}
         np.savez(
             tmp,
