@@ -77,6 +77,12 @@ def test_staff_and_seller_create_vouchers_with_validation(
         "/api/v1/seller/vouchers", json={**body, "code": "LUMI-5"}, headers=seller_headers
     )
     assert r.status_code == 201 and r.json()["seller_id"] == shop.seller.id
+    r = client.post(
+        "/api/v1/seller/vouchers",
+        json={**body, "code": "LUMI-EUR", "currency": "EUR"},
+        headers=seller_headers,
+    )
+    assert r.status_code == 422  # not the shop's currency
     # a seller cannot make platform vouchers; a shopper cannot make any
     assert (
         client.post("/api/v1/staff/vouchers", json=body, headers=seller_headers).status_code == 403

@@ -35,6 +35,7 @@ from reelshop.db import utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound, problem_type
 from reelshop.ids import looks_like
 from reelshop.money import Money, MoneyError
+from reelshop.sellers import service as sellers
 
 VOUCHER_EXPIRED = problem_type("voucher-expired", 422, "The voucher is not valid now")
 VOUCHER_EXHAUSTED = problem_type("voucher-exhausted", 409, "The voucher has no uses left")
@@ -155,6 +156,14 @@ def create_voucher(
         raise InvalidInput("max_uses_total is at least 1", field="max_uses_total")
     if max_uses_per_user < 1:
         raise InvalidInput("max_uses_per_user is at least 1", field="max_uses_per_user")
+    if seller_id is not None:
+        seller = sellers.get_seller(session=session, seller_id=seller_id)
+        if currency != seller.currency or market_code not in seller.market_codes:
+            raise InvalidInput(
+                f"a shop voucher is in the shop's currency ({seller.currency}) and for a market "
+                f"it sells in ({', '.join(seller.market_codes) or 'none yet'})",
+                field="currency",
+            )
     if session.scalar(select(Voucher.id).where(Voucher.code == code)) is not None:
         raise Conflict(f"voucher code {code} is taken", field="code")
     voucher = Voucher(
