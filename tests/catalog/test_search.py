@@ -515,3 +515,22 @@ def test_concurrent_reindexing_keeps_the_vocabulary_exact(
     assert _titles(_search(session, q="earbuds", mode="keyword")) == [
         "Wireless Earbuds with Charging Case"
     ]
+
+
+def test_two_stage_semantic_scan_agrees_with_the_exact_one(
+    session: Session, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large catalogs scan a projection first; the nearest products stay the same."""
+    exact = [
+        h.product_id for h in _search(session, q="trainers for jogging", mode="semantic").items
+    ]
+    monkeypatch.setattr(shop_search, "REDUCE_ABOVE", 1)
+    monkeypatch.setattr(shop_search, "REDUCED_DIM", 4)
+    monkeypatch.setattr(shop_search, "COARSE_CANDIDATES", 6)
+    index = shop_search.get_index(session)
+    index._reduce([])
+    assert index.reduced is not None and index.reduced.shape[1] == 4
+    staged = [
+        h.product_id for h in _search(session, q="trainers for jogging", mode="semantic").items
+    ]
+    assert staged == exact

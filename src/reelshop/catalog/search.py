@@ -48,6 +48,11 @@ Mode = Literal["hybrid", "keyword", "semantic"]
 
 KEYWORD_LIMIT = 500
 SEMANTIC_K = 100
+# Past REDUCE_ABOVE documents the scan runs in two stages: a 96-dimension projection
+# (the vectors' principal subspace) picks 1,000 candidates, exact cosines rank them.
+REDUCE_ABOVE = 20_000
+REDUCED_DIM = 96
+COARSE_CANDIDATES = 1_000
 SEMANTIC_MIN_SIMILARITY = 0.40
 RRF_K = 60
 KEYWORD_WEIGHT = 1.0
@@ -190,6 +195,8 @@ class SearchIndex:
         self.brands = _Codes()
         self.countries = _Codes()
         self.vocabulary: dict[str, int] = {}
+        self.projection: npt.NDArray[np.float32] | None = None
+        self.reduced: npt.NDArray[np.float32] | None = None
 
     def __len__(self) -> int:
         return int(self.live.sum())
@@ -215,11 +222,27 @@ class SearchIndex:
                     SearchTerm.doc_count > 0
                 )
                 self.vocabulary = {t: int(n) for t, n in session.execute(terms)}
-            self._apply(rows, count_vocabulary=not first_load)
+            touched = self._apply(rows, count_vocabulary=not first_load)
+            self._reduce(touched)
             newest = max((int(r.seq) for r in rows), default=seq)
             self.seq = max(seq, newest)
 
-    def _apply(self, rows: Sequence[Any], *, count_vocabulary: bool) -> None:
+    def _reduce(self, touched: list[int]) -> None:
+        n = len(self.doc_nos)
+        if n < REDUCE_ABOVE:
+            self.projection = self.reduced = None
+            return
+        if self.projection is None:
+            sample = self.vectors[np.random.default_rng(0).choice(n, min(n, 20_000), replace=False)]
+            _values, vectors = np.linalg.eigh(sample.T @ sample)
+            self.projection = np.ascontiguousarray(vectors[:, -REDUCED_DIM:], dtype=np.float32)
+            self.reduced = None
+        if self.reduced is None or len(self.reduced) != n:
+            self.reduced = np.ascontiguousarray(self.vectors @ self.projection)
+        elif touched:
+            self.reduced[touched] = self.vectors[touched] @ self.projection
+
+    def _apply(self, rows: Sequence[Any], *, count_vocabulary: bool) -> list[int]:
         new = [r for r in rows if r.doc_no not in self.row_of]
         if new:
             n = len(new)
@@ -250,6 +273,7 @@ class SearchIndex:
             if count_vocabulary and row.searchable:
                 for term in vocabulary_of(row._asdict()):
                     self.vocabulary[term] = self.vocabulary.get(term, 0) + 1
+        return [self.row_of[row.doc_no] for row in rows]
 
 
 _INDEXES: weakref.WeakKeyDictionary[Any, SearchIndex] = weakref.WeakKeyDictionary()
@@ -403,13 +427,26 @@ def semantic_rows(
     # One BLAS thread: the product is memory-bound, and a second thread only adds
     # contention with the other requests and the server on a small machine.
     with _blas().limit(limits=1, user_api="blas"):
-        scores = index.vectors @ vector
-    scores[~mask] = -2.0
-    k = min(SEMANTIC_K, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    keep = scores[top] >= SEMANTIC_MIN_SIMILARITY
-    return top[keep].astype(np.int64), scores[top][keep].astype(np.float64)
+        if index.reduced is not None and index.projection is not None:
+            coarse = index.reduced @ (vector @ index.projection)
+            coarse[~mask] = -np.inf
+            c = min(COARSE_CANDIDATES, len(coarse))
+            candidates = np.argpartition(-coarse, c - 1)[:c]
+            candidates = candidates[mask[candidates]]
+            exact = index.vectors[candidates] @ vector
+        else:
+            exact = index.vectors @ vector
+            exact[~mask] = -2.0
+            candidates = np.arange(len(exact))
+    k = min(SEMANTIC_K, len(exact))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    best = np.argpartition(-exact, k - 1)[:k]
+    best = best[np.argsort(-exact[best], kind="stable")]
+    top = candidates[best]
+    scores = exact[best]
+    keep = scores >= SEMANTIC_MIN_SIMILARITY
+    return top[keep].astype(np.int64), scores[keep].astype(np.float64)
 
 
 def fuse(
