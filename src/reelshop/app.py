@@ -15,17 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import reelshop.models  # noqa: F401 - all tables registered before first use
 from reelshop import __version__, storage
 from reelshop.accounts.api import router as accounts_router
 from reelshop.catalog.api import router as catalog_router
-from reelshop.checkout.api import router as checkout_router
-from reelshop.checkout.api import router as checkout_router
 from reelshop.catalog.import_api import router as catalog_import_router
 from reelshop.catalog.search_api import router as search_router
+from reelshop.checkout.api import router as checkout_router
 from reelshop.config import Environment, Settings, get_settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.errors import (
@@ -42,10 +40,10 @@ from reelshop.feed.api import router as feed_router
 from reelshop.markets.api import router as markets_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.payments.api import router as payments_router
+from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
 from reelshop.security import keys
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
-from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
@@ -53,11 +51,11 @@ from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
+from reelshop.web.rendering import render_error_page
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.video_media import router as video_media_router
-from reelshop.web.rendering import render_error_page
 
 log = logging.getLogger("reelshop.app")
 
@@ -134,19 +132,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             ),
         )
 
-    @app.exception_handler(DataError)
-    async def unstorable_value(request: Request, exc: DataError) -> Response:
-        # The database refused a value the client sent (a NUL character, a number out of
-        # the column's range): the client's error, and the transaction has rolled back.
-        log.warning("database refused a value", extra={"path": request.url.path})
-        return _problem_response(
-            request,
-            ProblemError(
-                "a value is out of range or contains characters that cannot be stored",
-                problem=VALIDATION,
-            ),
-        )
-
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
@@ -193,7 +178,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(markets_router, prefix="/api/v1")
-    app.include_router(checkout_router, prefix="/api/v1")
     app.include_router(checkout_router, prefix="/api/v1")
     # Before the catalog router: /seller/products/export.csv is not a product id.
     app.include_router(catalog_import_router, prefix="/api/v1")
