@@ -115,10 +115,12 @@ def seed(
         print(f"  seed search_index: {timings['search_index']:.1f} s", flush=True)
     with factory() as session:
         count = int(session.scalar(select(func.count()).select_from(Product)) or 0)
-    if backend == "sqlite":  # fold the seed's write-ahead log into the database file
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    if backend == "sqlite":  # fold the seed's write-ahead log into the database file
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return count, timings
 
 

@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("--keyword-weight", type=float, default=None)
     parser.add_argument("--semantic-weight", type=float, default=None)
     parser.add_argument("--min-similarity", type=float, default=None)
+    parser.add_argument("--loosen-in-hybrid", action="store_true", default=None)
     args = parser.parse_args()
 
     url = _configure(args.backend, args.workdir, args.pg_url)
@@ -159,6 +160,7 @@ def main() -> None:
         ("KEYWORD_WEIGHT", args.keyword_weight),
         ("SEMANTIC_WEIGHT", args.semantic_weight),
         ("SEMANTIC_MIN_SIMILARITY", args.min_similarity),
+        ("LOOSEN_IN_HYBRID", args.loosen_in_hybrid),
     ):
         if value is not None:
             setattr(shop_search, name, value)

@@ -20,6 +20,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,9 @@ REDUCED_DIM = 96
 COARSE_CANDIDATES = 1_000
 SEMANTIC_MIN_SIMILARITY = 0.40
 RRF_K = 60
+# An OR query over many words scores a large share of the catalog. In hybrid mode the
+# semantic side already covers queries whose words never all meet in one product.
+LOOSEN_IN_HYBRID = False
 KEYWORD_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
 # Price facet edges in minor units of the market currency (USD): under $10, $10-25, ...
@@ -351,12 +355,15 @@ def _tsquery(groups: Sequence[TermGroup], joiner: str) -> str:
     return f" {joiner} ".join(parts)
 
 
-def keyword_matches(session: Session, groups: Sequence[TermGroup]) -> list[int]:
-    """Document numbers, best first, from the database's full-text index."""
+def keyword_matches(
+    session: Session, groups: Sequence[TermGroup], *, loosen: bool = True
+) -> list[int]:
+    """Document numbers, best first, from the database's full-text index: every word
+    must match; with ``loosen``, any word may when that finds nothing."""
     if not groups:
         return []
     sqlite = session.get_bind().dialect.name == "sqlite"
-    for joiner in ("AND", "OR"):
+    for joiner in ("AND", "OR") if loosen else ("AND",):
         if sqlite:
             rows = session.execute(
                 text(
@@ -411,6 +418,11 @@ def _filter_mask(index: SearchIndex, query: SearchQuery) -> npt.NDArray[np.bool_
         with np.errstate(invalid="ignore"):
             mask &= np.nan_to_num(index.rating, nan=-1.0) >= query.rating_min
     return mask
+
+
+@lru_cache(maxsize=1)
+def _retrieval_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="semantic-search")
 
 
 @lru_cache(maxsize=1)
@@ -603,17 +615,21 @@ def rank(
         return Ranked(np.flatnonzero(mask).astype(np.int64), None, {})
     groups = expand_query(q, index.vocabulary)
     corrected = {g.typed: list(g.alternatives[1:]) for g in groups if len(g.alternatives) > 1}
+    model = embedder or get_embedder()
+
+    def nearest() -> list[int]:
+        sem_rows, _scores = semantic_rows(index, model.encode_query(q), mask)
+        return [int(r) for r in sem_rows]
+
+    # The model and numpy release the GIL: the semantic side runs beside the SQL.
+    pending = _retrieval_pool().submit(nearest) if query.mode != "keyword" else None
     keyword: list[int] = []
     if query.mode in ("hybrid", "keyword") and groups:
-        for doc_no in keyword_matches(session, groups):
+        for doc_no in keyword_matches(session, groups, loosen=LOOSEN_IN_HYBRID or not pending):
             row = index.row_of.get(doc_no)
             if row is not None and mask[row]:
                 keyword.append(row)
-    semantic: list[int] = []
-    if query.mode in ("hybrid", "semantic"):
-        vector = (embedder or get_embedder()).encode_query(q)
-        sem_rows, _scores = semantic_rows(index, vector, mask)
-        semantic = [int(r) for r in sem_rows]
+    semantic = pending.result() if pending is not None else []
     scores = fuse(
         keyword, semantic, keyword_weight=KEYWORD_WEIGHT, semantic_weight=SEMANTIC_WEIGHT, k=RRF_K
     )
