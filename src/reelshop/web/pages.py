@@ -175,17 +175,33 @@ def creator_home(request: Request, principal: CreatorPrincipal) -> Response:
     return render(request, "creator/home.html")
 
 
-def _staff_sections(principal: Principal) -> list[dict[str, str]]:
-    sections = [
-        ("Seller vetting", "Approve applications and invite sellers", StaffPermission.TRUST_SAFETY),
-        ("Moderation queue", "Suspected counterfeits and reports", StaffPermission.TRUST_SAFETY),
-        ("Claims", "Buyer-protection claims awaiting a decision", StaffPermission.SUPPORT),
-        ("Finance", "Escrow, commission, payables and payouts", StaffPermission.FINANCE),
-        ("Markets & rollout", "Markets, rollout stages and staff", StaffPermission.ADMIN),
+def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
+    """The console's sections this staff member may open; ``url`` None = not built yet."""
+    sections: list[tuple[str, str, StaffPermission, str | None]] = [
+        (
+            "Seller vetting",
+            "Approve applications and invite sellers",
+            StaffPermission.TRUST_SAFETY,
+            "/staff/sellers/applications",
+        ),
+        (
+            "Moderation queue",
+            "Suspected counterfeits and reports",
+            StaffPermission.TRUST_SAFETY,
+            None,
+        ),
+        ("Claims", "Buyer-protection claims awaiting a decision", StaffPermission.SUPPORT, None),
+        (
+            "Finance",
+            "Escrow, commission, payables and payouts",
+            StaffPermission.FINANCE,
+            "/staff/finance",
+        ),
+        ("Markets & rollout", "Markets, rollout stages and staff", StaffPermission.ADMIN, None),
     ]
     return [
-        {"title": title, "blurb": blurb, "permission": perm.value}
-        for title, blurb, perm in sections
+        {"title": title, "blurb": blurb, "permission": perm.value, "url": url}
+        for title, blurb, perm, url in sections
         if principal.user.has_permission(perm)
     ]
 
