@@ -150,8 +150,8 @@ def _start_background_worker(settings: Settings) -> None:
     def loop() -> None:
         while True:
             try:
+                worker.tick()
                 worker.drain()
-                worker.scheduler.run_due()
             except Exception:  # keep the demo serving; the error is in the log
                 console.print_exception()
             time.sleep(1.0)

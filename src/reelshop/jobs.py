@@ -3,8 +3,17 @@
 from reelshop.accounts import jobs as accounts_jobs
 from reelshop.catalog import jobs as catalog_jobs
 from reelshop.catalog import search_jobs as catalog_search_jobs
+from reelshop.checkout import jobs as checkout_jobs
 from reelshop.feed import jobs as feed_jobs
-from reelshop.payments import jobs as payments_jobs  # noqa: F401 - registers periodic jobs
+from reelshop.payments import jobs as payments_jobs
 from reelshop.sellers import jobs as sellers_jobs
 
-__all__ = ["accounts_jobs", "catalog_jobs", "catalog_search_jobs", "feed_jobs", "sellers_jobs"]
+__all__ = [
+    "accounts_jobs",
+    "catalog_jobs",
+    "catalog_search_jobs",
+    "checkout_jobs",
+    "feed_jobs",
+    "payments_jobs",
+    "sellers_jobs",
+]

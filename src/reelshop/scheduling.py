@@ -57,17 +57,33 @@ class Scheduler:
     context: JobContext
     last_run: dict[str, float] = field(default_factory=dict)
 
-    def run_due(self, *, now: float | None = None) -> list[str]:
+    def run_due(
+        self, *, now: float | None = None, enqueue: Callable[[str], object] | None = None
+    ) -> list[str]:
+        """Start every job whose interval has passed. With ``enqueue`` (the worker) a due
+        job is handed to the task queue by name and runs on a consumer thread; without
+        it (tests) it runs here."""
         now = time.monotonic() if now is None else now
-        ran = []
+        started = []
         for job in periodic_jobs():
             last = self.last_run.get(job.name)
             if last is not None and now - last < job.every_s:
                 continue
             self.last_run[job.name] = now
-            try:
-                job.run(self.context)
-            except Exception:
-                log.exception("periodic job failed; will run again", extra={"job": job.name})
-            ran.append(job.name)
-        return ran
+            if enqueue is not None:
+                enqueue(job.name)
+            else:
+                run_job(job.name, self.context)
+            started.append(job.name)
+        return started
+
+
+def run_job(name: str, context: JobContext) -> None:
+    job = _JOBS.get(name)
+    if job is None:
+        log.warning("no periodic job by that name", extra={"job": name})
+        return
+    try:
+        job.run(context)
+    except Exception:
+        log.exception("periodic job failed; will run again", extra={"job": name})

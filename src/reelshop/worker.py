@@ -17,11 +17,11 @@ from huey.consumer import Consumer
 
 import reelshop.jobs
 import reelshop.models  # noqa: F401
-from reelshop.checkout import jobs as checkout_jobs
+from reelshop import storage
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.outbox import relay
-from reelshop.scheduling import JobContext, Scheduler
+from reelshop.scheduling import JobContext, Scheduler, run_job
 from reelshop.security import keys
 
 log = logging.getLogger("reelshop.worker")
@@ -37,6 +37,7 @@ def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
 class Worker:
     def __init__(self, settings: Settings, huey: Huey | None = None) -> None:
         keys.configure(settings)
+        storage.configure(storage.LocalStorage(settings.data_dir / "media"))
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.factory = make_session_factory(self.engine)
@@ -48,8 +49,17 @@ class Worker:
         def deliver_task(event_id: str) -> str:
             return relay.deliver(self.factory, self.settings, event_id)
 
+        @self.huey.task(name="periodic.run")  # type: ignore[untyped-decorator]
+        def periodic_task(name: str) -> None:
+            run_job(name, self.scheduler.context)
+
         self.deliver_task: Any = deliver_task
-        self.periodic_tasks = checkout_jobs.register_periodic(self.huey, self.factory)
+        self.periodic_task: Any = periodic_task
+
+    def tick(self) -> None:
+        """Relay due outbox events and enqueue due periodic jobs (no waiting)."""
+        self.relay_once()
+        self.scheduler.run_due(enqueue=self.periodic_task)
 
     def relay_once(self) -> int:
         return relay.relay_once(self.factory, self.deliver_task)
@@ -71,8 +81,7 @@ class Worker:
     def _relay_loop(self, interval_s: float) -> None:
         while not self._stop.is_set():
             try:
-                self.relay_once()
-                self.scheduler.run_due()
+                self.tick()
             except Exception:
                 log.exception("outbox relay failed; retrying")
             self._stop.wait(interval_s)

@@ -46,3 +46,36 @@ def test_scheduler_runs_jobs_when_due_and_survives_failures(
 
         scheduling._JOBS.pop("tests.tick", None)
         scheduling._JOBS.pop("tests.broken", None)
+
+
+def test_worker_runs_due_periodic_jobs_through_the_task_queue(
+    settings: Settings, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from huey import SqliteHuey
+
+    from reelshop import scheduling
+    from reelshop.worker import Worker
+
+    ran: list[str] = []
+
+    @periodic("tests.queued", every_s=3600)
+    def queued(ctx: JobContext) -> None:
+        ran.append(ctx.settings.database_url)
+
+    worker = Worker(settings, huey=SqliteHuey("t", filename=str(Path(str(tmp_path)) / "q.db")))
+    try:
+        worker.scheduler.last_run.update(
+            {job.name: 1e12 for job in periodic_jobs() if job.name != "tests.queued"}
+        )
+        worker.tick()
+        assert ran == []  # enqueued, not run inline
+        worker.drain()
+        assert ran == [settings.database_url]
+        worker.tick()
+        worker.drain()
+        assert len(ran) == 1  # not due again for an hour
+    finally:
+        scheduling._JOBS.pop("tests.queued", None)
+        worker.engine.dispose()

@@ -9,14 +9,13 @@ Idempotency-Key answers past their keeping time are deleted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from huey import Huey, crontab
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelshop import idempotency
 from reelshop.checkout import service
 from reelshop.db import unit_of_work
+from reelshop.scheduling import JobContext, periodic
 
 
 def expire_unpaid(factory: sessionmaker[Session], *, now: datetime | None = None) -> int:
@@ -29,16 +28,11 @@ def purge_idempotency(factory: sessionmaker[Session]) -> int:
         return idempotency.purge_expired(session=session)
 
 
-def register_periodic(huey: Huey, factory: sessionmaker[Session]) -> dict[str, Any]:
-    @huey.periodic_task(crontab(minute="*"), name="checkout.expire_unpaid")  # type: ignore[untyped-decorator]
-    def expire_unpaid_task() -> int:
-        return expire_unpaid(factory)
+@periodic("checkout.expire_unpaid", every_s=60.0)
+def expire_unpaid_periodically(context: JobContext) -> int:
+    return expire_unpaid(context.factory)
 
-    @huey.periodic_task(crontab(minute="17"), name="checkout.purge_idempotency")  # type: ignore[untyped-decorator]
-    def purge_idempotency_task() -> int:
-        return purge_idempotency(factory)
 
-    return {
-        "checkout.expire_unpaid": expire_unpaid_task,
-        "checkout.purge_idempotency": purge_idempotency_task,
-    }
+@periodic("checkout.purge_idempotency", every_s=3600.0)
+def purge_idempotency_periodically(context: JobContext) -> int:
+    return purge_idempotency(context.factory)
