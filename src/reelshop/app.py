@@ -37,6 +37,8 @@ from reelshop.errors import (
     ProblemError,
 )
 from reelshop.feed.api import router as feed_router
+from reelshop.feed.service import register_sponsored_slots
+from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.markets.api import router as markets_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.payments.api import router as payments_router
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
 
     _install_error_handlers(app)
+    register_sponsored_slots(SponsoredFiller())
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(markets_router, prefix="/api/v1")
     app.include_router(checkout_router, prefix="/api/v1")

@@ -6,6 +6,7 @@ from reelshop.catalog import models as catalog_models
 from reelshop.catalog import search_models as catalog_search_models
 from reelshop.checkout import models as checkout_models
 from reelshop.feed import models as feed_models
+from reelshop.feed import monetisation_models as feed_monetisation_models
 from reelshop.inventory import models as inventory_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
@@ -20,6 +21,7 @@ __all__ = [
     "catalog_search_models",
     "checkout_models",
     "feed_models",
+    "feed_monetisation_models",
     "inventory_models",
     "markets_models",
     "outbox_models",

@@ -40,6 +40,7 @@ from reelshop.checkout.orders import (
 from reelshop.checkout.pricing import price_checkout
 from reelshop.db import utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound, problem_type
+from reelshop.feed import affiliates
 from reelshop.ids import looks_like, new_id
 from reelshop.inventory import service as inventory
 from reelshop.inventory.models import AdjustmentReason
@@ -494,6 +495,13 @@ def place_checkout(
     checkout.total_amount = price.total.amount
     carts.clear(session=session, cart=review.cart)
     session.flush()
+    affiliates.attribute_order_lines(
+        session=session,
+        shopper_id=shopper.id,
+        market_code=checkout.market_code,
+        orders=orders,
+        now=now,
+    )
     for order in orders:
         emit(
             session=session,

@@ -508,7 +508,8 @@ class FeedPage:
 
 
 class SponsoredSlots(Protocol):
-    """Fills the slot after every ``every_n`` organic items (sponsored posts plug in here).
+    """Fills the slot after every ``every_n`` organic items (sponsored posts plug in here;
+    a filler may also define ``every_n_for(session=, market_code=)`` to vary it by market).
 
     Return a video id to show as "Sponsored" at that slot, or None to leave it organic.
     The organic page is ranked first; a filler never displaces the ranking's order."""
@@ -850,10 +851,12 @@ def _with_sponsored(
     if not _sponsored:
         return page
     filler = _sponsored[0]
+    per_market = getattr(filler, "every_n_for", None)  # optional: the interval as market data
+    every_n = per_market(session=session, market_code=market_code) if per_market else filler.every_n
     out: list[str] = []
     for i, vid in enumerate(page, start=1):
         out.append(vid)
-        if filler.every_n > 0 and i % filler.every_n == 0:
+        if every_n > 0 and i % every_n == 0:
             ad = filler.fill(session=session, user_id=user_id, market_code=market_code, organic=out)
             if ad is not None and ad not in out:
                 out.append(ad)

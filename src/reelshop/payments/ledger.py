@@ -28,6 +28,8 @@ PAYOUTS_IN_TRANSIT = "payouts_in_transit"
 SELLER_PAYABLE = "seller_payable"
 SELLER_RECEIVABLE = "seller_receivable"
 CREATOR_AFFILIATE_PAYABLE = "creator_affiliate_payable"
+CREATOR_AFFILIATE_RECEIVABLE = "creator_affiliate_receivable"
+PLATFORM_AD_REVENUE = "platform_ad_revenue"
 
 _KINDS = {
     PROCESSOR_CLEARING: AccountKind.ASSET,
@@ -38,6 +40,8 @@ _KINDS = {
     SELLER_PAYABLE: AccountKind.LIABILITY,
     SELLER_RECEIVABLE: AccountKind.ASSET,
     CREATOR_AFFILIATE_PAYABLE: AccountKind.LIABILITY,
+    CREATOR_AFFILIATE_RECEIVABLE: AccountKind.ASSET,
+    PLATFORM_AD_REVENUE: AccountKind.REVENUE,
 }
 
 UNBALANCED = problem_type("ledger-unbalanced", 422, "The journal entry does not balance")
@@ -69,6 +73,10 @@ def seller_receivable(seller_id: str) -> str:
 
 def creator_payable(creator_id: str) -> str:
     return f"{CREATOR_AFFILIATE_PAYABLE}:{creator_id}"
+
+
+def creator_receivable(creator_id: str) -> str:
+    return f"{CREATOR_AFFILIATE_RECEIVABLE}:{creator_id}"
 
 
 def account_kind(code: str) -> AccountKind:

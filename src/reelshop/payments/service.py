@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from reelshop.checkout.models import Order, OrderLine
 from reelshop.config import Settings
 from reelshop.db import utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound, ProblemError, problem_type
+from reelshop.feed import affiliates
 from reelshop.ids import looks_like, new_id
 from reelshop.money import Money
 from reelshop.outbox.service import emit
@@ -517,6 +518,14 @@ def refund_order(
         memo=reason[:300],
         postings=postings,
     )
+    affiliates.reverse_commission(
+        session=session,
+        order=order,
+        refund_id=refund.id,
+        refunded_before=before,
+        refunded_after=before + amount.amount,
+        settled=refund.after_settlement,
+    )
     provider.refund(session=session, provider_ref=provider_ref, amount=amount, refund_id=refund.id)
     payment.refunded_amount += amount.amount
     refund.provider_ref = provider_ref
@@ -578,6 +587,7 @@ class SettlementSplit:
     commission: Money
     creators: dict[str, Money]
     seller_net: Money
+    line_commissions: dict[str, Money] = field(default_factory=dict)  # creator share per line
 
 
 def settlement_split(
@@ -601,20 +611,23 @@ def settlement_split(
     )
     commission = zero
     creators: dict[str, Money] = {}
+    line_commissions: dict[str, Money] = {}
+    attributed = affiliates.rates_for_lines(session=session, line_ids=[line.id for line in lines])
     for line, part in zip(lines, parts, strict=False):
         rate = commission_bp(
             session=session, market_code=market_code, category_id=categories.get(line.product_id)
         )
         commission = commission + part.percent(rate)
         if line.creator_id:
-            share = part.percent(policy.default_creator_commission_bp)
+            share = part.percent(attributed.get(line.id, policy.default_creator_commission_bp))
             creators[line.creator_id] = creators.get(line.creator_id, zero) + share
+            line_commissions[line.id] = share
     seller_net = escrowed - commission
     for share in creators.values():
         seller_net = seller_net - share
     if seller_net.amount < 0:
         raise Conflict(f"commissions exceed what order {order.id} holds in escrow")
-    return SettlementSplit(escrowed, commission, creators, seller_net)
+    return SettlementSplit(escrowed, commission, creators, seller_net, line_commissions)
 
 
 def settle_order(*, session: Session, order_id: str, now: datetime | None = None) -> bool:
@@ -667,6 +680,9 @@ def settle_order(*, session: Session, order_id: str, now: datetime | None = None
             ),
             postings=postings,
         )
+    affiliates.record_settlement(
+        session=session, order_id=order.id, line_commissions=split.line_commissions
+    )
     hold.status = HoldStatus.SETTLED
     hold.settled_at = now
     emit(
