@@ -132,16 +132,28 @@ def server(database_for_run: str, tmp_path_factory: pytest.TempPathFactory) -> I
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
+    # The worker delivers outbox events and the simulated processor's webhooks (to this
+    # server), as `reelshop worker` does in production.
+    worker_log = work / "worker.log"
+    with worker_log.open("wb") as log:
+        worker = subprocess.Popen(
+            [cli, "worker"],
+            env={**env, "REELSHOP_PAYMENTS_WEBHOOK_BASE_URL": base_url},
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_ready(base_url, process, log_path)
         yield Server(base_url, database_for_run, log_path)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        for proc in (worker, process):
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="session")
