@@ -37,6 +37,7 @@ from reelshop.errors import (
     ProblemError,
 )
 from reelshop.feed.api import router as feed_router
+from reelshop.feed.monetisation_api import router as feed_monetisation_router
 from reelshop.feed.service import register_sponsored_slots
 from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.markets.api import router as markets_router
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sellers_router, prefix="/api/v1")
     app.include_router(payments_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
+    app.include_router(feed_monetisation_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.
     app.include_router(video_media_router)
     app.include_router(feed_pages_router)

@@ -265,7 +265,7 @@ def run_auction(
                 AdCampaign.status == CampaignStatus.ACTIVE,
                 AdCampaign.max_cpm_amount >= reserve,
                 Video.status == VideoStatus.PUBLISHED,
-                AdCampaign.video_id.not_in(list(exclude)) if exclude else True,
+                AdCampaign.video_id.not_in(list(exclude)),
             )
             .order_by(AdCampaign.max_cpm_amount.desc(), AdCampaign.created_at, AdCampaign.id)
         )
