@@ -51,6 +51,7 @@ from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
+from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the image media router: its /media/{key:path} would take video keys too.
     app.include_router(video_media_router)
     app.include_router(feed_pages_router)
+    app.include_router(monetisation_pages_router)
     app.include_router(media_router)
     app.include_router(pages_router)
     app.include_router(shop_pages_router)

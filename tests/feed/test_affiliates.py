@@ -33,7 +33,7 @@ from reelshop.payments.ledger import Posting
 from reelshop.payments.models import JournalEntry
 from reelshop.payments.verify import verify
 from reelshop.sellers.models import SellerProfile
-from tests.factories import api_login, make_product, make_seller, make_user
+from tests.factories import api_login, make_product, make_seller, make_user, page_login
 from tests.feed.helpers import add_video
 from tests.payments.helpers import (
     LineSpec,
@@ -310,3 +310,16 @@ def test_creator_earnings_api_and_page(client: TestClient, session: Session) -> 
         ).status_code
         == 403
     )
+
+
+def test_creator_earnings_page_is_linked_from_the_creator_home(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(session)
+    _click(session, w, w.video_a, utcnow())
+    _place(session, w, utcnow())
+    page_login(client, w.creator_a.email)
+    assert 'href="/creator/earnings"' in client.get("/creator").text
+    page = client.get("/creator/earnings")
+    assert page.status_code == 200
+    assert "Card clicks" in page.text and "$10.00" in page.text  # pending 10 % of 100.00

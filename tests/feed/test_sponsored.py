@@ -27,7 +27,7 @@ from reelshop.money import Money
 from reelshop.payments import ledger
 from reelshop.payments.verify import verify
 from reelshop.sellers.models import SellerProfile
-from tests.factories import api_login, make_product, make_seller, make_user
+from tests.factories import api_login, make_product, make_seller, make_user, page_login
 from tests.feed.helpers import add_video
 from tests.payments.helpers import account
 
@@ -293,3 +293,59 @@ def test_paused_or_paced_out_campaigns_do_not_serve(session: Session) -> None:
     assert (
         sponsored.run_auction(session=session, user_id=other.id, market_code="US", now=now) is None
     )
+
+
+def test_seller_page_creates_pauses_and_shows_spend_and_the_feed_labels_ads(
+    client: TestClient, session: Session
+) -> None:
+    seller_user, seller = make_seller(session)
+    video = _seller_video(session, seller)
+    session.commit()
+    csrf = page_login(client, seller_user.email)
+    page = client.get("/seller/ads")
+    assert page.status_code == 200 and video.id in page.text
+    assert "/seller/ads" in client.get("/seller").text
+    response = client.post(
+        "/seller/ads",
+        data={"video_id": video.id, "daily_budget": "-5", "max_cpm": "4.00", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    response = client.post(
+        "/seller/ads",
+        data={"video_id": video.id, "daily_budget": "abc", "max_cpm": "4.00", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(AdCampaign)) == 0
+    response = client.post(
+        "/seller/ads",
+        data={"video_id": video.id, "daily_budget": "20.00", "max_cpm": "4.00", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = client.get("/seller/ads").text
+    assert "$20.00" in page and "Active" in page
+    session.rollback()
+    campaign = session.scalars(select(AdCampaign)).one()
+
+    shopper = make_user(session)
+    creators = [make_user(session, role=Role.CREATOR, commit=False) for _ in range(3)]
+    for i in range(12):
+        add_video(session, author_user_id=creators[i % 3].id, product_id=None)
+    session.commit()
+    client.cookies.clear()
+    page_login(client, shopper.email)
+    feed = client.get("/feed").text
+    assert "Sponsored" in feed and video.id in feed
+
+    client.cookies.clear()
+    csrf = page_login(client, seller_user.email)
+    response = client.post(
+        f"/seller/ads/{campaign.id}/status",
+        data={"status": "paused", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "Paused" in client.get("/seller/ads").text and "Impressions today" in page

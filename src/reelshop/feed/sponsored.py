@@ -41,7 +41,7 @@ BURST_FRACTION = (1, 48)  # spend may run half an hour's share of the budget ahe
 DAY_SECONDS = 86_400
 
 
-def _market_currency(session: Session, market_code: str) -> str:
+def market_currency(session: Session, market_code: str) -> str:
     currency = session.scalar(select(Market.currency).where(Market.code == market_code))
     return currency or "USD"
 
@@ -61,7 +61,7 @@ def create_campaign(
     video = session.get(Video, video_id) if looks_like("vid", video_id) else None
     if video is None or video.seller_id != seller.id or video.status != VideoStatus.PUBLISHED:
         raise NotFound("no such published video of yours")
-    currency = _market_currency(session, video.market_code)
+    currency = market_currency(session, video.market_code)
     for field_name, value in (("daily_budget", daily_budget), ("max_cpm", max_cpm)):
         if value.currency != currency:
             raise InvalidInput(f"{field_name} must be in {currency}", field=field_name)
@@ -122,6 +122,14 @@ class CampaignView:
     spent_today: Money
     impressions_today: int
     spent_total: Money
+
+    @property
+    def daily_budget(self) -> Money:
+        return Money(self.campaign.daily_budget_amount, self.campaign.currency)
+
+    @property
+    def max_cpm(self) -> Money:
+        return Money(self.campaign.max_cpm_amount, self.campaign.currency)
 
 
 def list_campaigns(
