@@ -26,6 +26,7 @@ from reelshop.feed.monetisation_models import (
     MarketFeedSettings,
 )
 from reelshop.money import Money
+from reelshop.outbox.models import OutboxEvent
 from reelshop.payments import ledger
 from reelshop.payments import service as payments
 from reelshop.payments.jobs import settle_delivered
@@ -323,3 +324,30 @@ def test_creator_earnings_page_is_linked_from_the_creator_home(
     page = client.get("/creator/earnings")
     assert page.status_code == 200
     assert "Card clicks" in page.text and "$10.00" in page.text  # pending 10 % of 100.00
+
+
+def test_creators_can_read_a_products_rate_and_attribution_is_announced(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(session)
+    w.product.status = "active"
+    affiliates.set_affiliate_rate(
+        session=session, seller=w.seller, product_id=w.product.id, rate_bp=1500
+    )
+    session.commit()
+    headers = api_login(client, w.creator_a.email)
+    url = f"/api/v1/products/{w.product.id}/affiliate-rate"
+    assert client.get(url, headers=headers).json() == {"product_id": w.product.id, "rate_bp": 1500}
+    assert client.get(url).status_code == 401
+    assert (
+        client.get("/api/v1/products/prd_nope/affiliate-rate", headers=headers).status_code == 404
+    )
+    _click(session, w, w.video_b, utcnow())
+    order = _place(session, w, utcnow())
+    event = session.scalars(
+        select(OutboxEvent).where(
+            OutboxEvent.topic == "affiliate.attributed", OutboxEvent.subject_id == order.id
+        )
+    ).one()
+    assert event.payload["lines"][0]["creator_id"] == w.creator_b.id
+    assert event.payload["lines"][0]["rate_bp"] == 1500

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reelshop.catalog.models import Product
+from reelshop.catalog.models import Product, ProductStatus
 from reelshop.checkout.models import Order
 from reelshop.errors import InvalidInput, NotFound
 from reelshop.feed.models import EventKind, FeedEvent, Video, VideoProductTag
@@ -75,6 +75,13 @@ def set_affiliate_rate(
         subject_id=product_id,
     )
     return terms
+
+
+def active_product(*, session: Session, product_id: str) -> Product:
+    product = session.get(Product, product_id) if looks_like("prd", product_id) else None
+    if product is None or product.status != ProductStatus.ACTIVE:
+        raise NotFound("no such product")
+    return product
 
 
 def affiliate_rate(*, session: Session, product_id: str, market_code: str) -> int:
@@ -167,6 +174,26 @@ def attribute_order_lines(
             session.add(attribution)
             made.append(attribution)
     session.flush()
+    for order in orders:
+        credited = [a for a in made if a.order_id == order.id]
+        if credited:
+            emit(
+                session=session,
+                topic="affiliate.attributed",
+                payload={
+                    "order_id": order.id,
+                    "lines": [
+                        {
+                            "order_line_id": a.order_line_id,
+                            "creator_id": a.creator_id,
+                            "video_id": a.video_id,
+                            "rate_bp": a.rate_bp,
+                        }
+                        for a in credited
+                    ],
+                },
+                subject_id=order.id,
+            )
     return made
 
 

@@ -15,7 +15,13 @@ from reelshop.feed import affiliates, sponsored
 from reelshop.feed.monetisation_models import MAX_AFFILIATE_RATE_BP
 from reelshop.feed.schemas import MoneyOut
 from reelshop.money import Money, MoneyError
-from reelshop.security.authz import CreatorPrincipal, DbSession, Principal, SellerPrincipal
+from reelshop.security.authz import (
+    CreatorPrincipal,
+    CurrentPrincipal,
+    DbSession,
+    Principal,
+    SellerPrincipal,
+)
 from reelshop.sellers import service as sellers
 from reelshop.sellers.models import SellerProfile
 
@@ -146,6 +152,22 @@ def set_affiliate_rate(
         rate_bp=body.rate_bp,
     )
     return AffiliateRateOut(product_id=terms.product_id, rate_bp=terms.rate_bp)
+
+
+@router.get(
+    "/products/{product_id}/affiliate-rate",
+    response_model=AffiliateRateOut,
+    summary="The commission a creator earns on this product (the seller's or the market's)",
+    responses=problem_responses(401, 404),
+)
+def get_affiliate_rate(
+    product_id: str, principal: CurrentPrincipal, session: DbSession
+) -> AffiliateRateOut:
+    product = affiliates.active_product(session=session, product_id=product_id)
+    rate = affiliates.affiliate_rate(
+        session=session, product_id=product.id, market_code=principal.user.market_code
+    )
+    return AffiliateRateOut(product_id=product.id, rate_bp=rate)
 
 
 @router.get(
