@@ -41,6 +41,7 @@ from reelshop.feed.monetisation_api import router as feed_monetisation_router
 from reelshop.feed.service import register_sponsored_slots
 from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.markets.api import router as markets_router
+from reelshop.money import MoneyError
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.payments.api import router as payments_router
 from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
@@ -51,8 +52,8 @@ from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
-from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.media import router as media_router
+from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.rendering import render_error_page
@@ -135,6 +136,12 @@ def _install_error_handlers(app: FastAPI) -> None:
                 problem=VALIDATION,
             ),
         )
+
+    @app.exception_handler(MoneyError)
+    async def bad_money(request: Request, exc: MoneyError) -> Response:
+        # An amount or currency code from the client that cannot be money (unknown ISO 4217
+        # code, more decimals than the currency has, currencies mixed).
+        return _problem_response(request, ProblemError(str(exc), problem=VALIDATION))
 
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> Response:

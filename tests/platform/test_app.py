@@ -173,3 +173,24 @@ def test_unknown_api_path_and_method_are_problems(client: TestClient) -> None:
     wrong_method = client.put("/api/v1/markets")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_money_errors_from_the_client_are_422_problems(app: object) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from reelshop.money import Money
+
+    assert isinstance(app, FastAPI)
+
+    @app.get("/api/v1/_test/money")
+    def money_route(currency: str) -> dict[str, int]:
+        return {"amount": Money(100, currency).amount}
+
+    with TestClient(app) as client:
+        ok = client.get("/api/v1/_test/money", params={"currency": "USD"})
+        bad = client.get("/api/v1/_test/money", params={"currency": "XYZ"})
+    assert ok.status_code == 200
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "XYZ" in bad.json()["detail"]
