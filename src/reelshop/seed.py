@@ -22,6 +22,7 @@ from reelshop.accounts.models import Role, StaffPermission, User
 from reelshop.catalog.search_index import seed_search_index
 from reelshop.catalog.seed import seed_catalog
 from reelshop.checkout.seed import seed_promotions
+from reelshop.feed.monetisation_seed import seed_monetisation
 from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.payments.seed import seed_payments
@@ -301,6 +302,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("seller_vetting", seed_seller_vetting),
     ("payments", seed_payments),
     ("checkout_promotions", seed_promotions),
+    ("monetisation", seed_monetisation),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 

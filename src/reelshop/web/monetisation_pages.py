@@ -51,6 +51,7 @@ def seller_ads(request: Request, principal: SellerPrincipal, session: DbSession)
         {
             "campaigns": sponsored.list_campaigns(session=session, seller=seller),
             "videos": videos,
+            "captions": {v.id: v.caption for v in videos},
             "currency": seller_currency(session, videos),
         },
     )
