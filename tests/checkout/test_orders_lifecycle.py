@@ -128,7 +128,7 @@ def test_paid_then_delivered_refunded_and_settlement_query(
     )
     total = orders[0].total_amount
     order = service.record_refund(session=session, order_id=order_id, amount=Money(100, "USD"))
-    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+    assert order.status == OrderStatus.DELIVERED and order.refunded_amount == 100
     with pytest.raises(Conflict):
         service.record_refund(session=session, order_id=order_id, amount=Money(total, "USD"))
     order = service.record_refund(
@@ -231,3 +231,35 @@ def test_seller_cancels_paid_order_before_shipping(session: Session, client: Tes
     # the shopper cannot use the seller route
     r = client.post(url, json={"reason": "mine"}, headers=placed["headers"])  # type: ignore[arg-type]
     assert r.status_code == 403
+
+
+def test_a_partly_refunded_order_still_ships_is_delivered_and_can_be_refunded_in_full(
+    session: Session, client: TestClient
+) -> None:
+    placed = _placed_order(session, client)
+    orders = service.mark_checkout_paid(session=session, checkout_id=str(placed["id"]))
+    session.commit()
+    order_id = orders[0].id
+    total = orders[0].total_amount
+    order = service.record_refund(session=session, order_id=order_id, amount=Money(100, "USD"))
+    assert (order.status, order.refunded_amount) == (OrderStatus.PAID, 100)
+    service.transition(session=session, order_id=order_id, to=OrderStatus.SHIPPED)
+    service.mark_delivered(session=session, order_id=order_id, delivered_at=utcnow())
+    order = service.record_refund(
+        session=session, order_id=order_id, amount=Money(total - 100, "USD")
+    )
+    assert order.status == OrderStatus.REFUNDED
+    session.commit()
+    topics = session.scalars(
+        select(OutboxEvent.topic).where(OutboxEvent.subject_id == order_id)
+    ).all()
+    assert "order.partially_refunded" in topics and "order.refunded" in topics
+    with pytest.raises(Conflict):
+        service.record_refund(session=session, order_id=order_id, amount=Money(1, "USD"))
+
+
+def test_an_unpaid_order_cannot_be_refunded(session: Session, client: TestClient) -> None:
+    placed = _placed_order(session, client)
+    order_id = str(placed["orders"][0]["id"])  # type: ignore[index]
+    with pytest.raises(Conflict):
+        service.record_refund(session=session, order_id=order_id, amount=Money(100, "USD"))

@@ -167,7 +167,7 @@ def test_refund_before_settlement_comes_out_of_escrow_with_its_share_of_subsidy(
     order = checkout.get_checkout(
         session=session, checkout_id=placed.checkout_id, shopper_id=None
     ).orders[0]
-    assert order.refunded_amount == 4750 and order.status == "partially_refunded"
+    assert order.refunded_amount == 4750 and order.status == "delivered"
     _ok(session)
     assert settle_delivered(session_factory, now=now + timedelta(days=8)) == 1
     # What is left (52.50) settles: commissions on its goods share only.

@@ -44,7 +44,6 @@ class OrderStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-    PARTIALLY_REFUNDED = "partially_refunded"
 
 
 class ShippingMethod(StrEnum):

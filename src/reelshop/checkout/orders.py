@@ -3,15 +3,18 @@
 Allowed transitions (anything else is a 409 ``/problems/illegal-transition`` and
 changes nothing):
 
-| from               | to                                                     |
-|--------------------|--------------------------------------------------------|
-| placed             | paid, cancelled                                        |
-| paid               | shipped, cancelled, refunded, partially_refunded       |
-| shipped            | delivered, refunded, partially_refunded                |
-| delivered          | completed, refunded, partially_refunded                |
-| completed          | refunded, partially_refunded                           |
-| partially_refunded | partially_refunded (a further part), refunded          |
-| cancelled/refunded | — (final)                                              |
+| from               | to                                   |
+|--------------------|--------------------------------------|
+| placed             | paid, cancelled                      |
+| paid               | shipped, cancelled, refunded         |
+| shipped            | delivered, refunded                  |
+| delivered          | completed, refunded                  |
+| completed          | refunded                             |
+| cancelled/refunded | — (final)                            |
+
+A partial refund is not a status: it is recorded in ``Order.refunded_amount`` and the
+order keeps moving (a partly refunded order still ships, is delivered and settles what
+is left). Only a refund of the whole total moves it to ``refunded``.
 """
 
 from __future__ import annotations
@@ -34,11 +37,10 @@ ILLEGAL_TRANSITION = problem_type(
 S = OrderStatus
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PLACED: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.SHIPPED, S.CANCELLED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
-    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
-    S.DELIVERED: frozenset({S.COMPLETED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
-    S.COMPLETED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED}),
-    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PAID: frozenset({S.SHIPPED, S.CANCELLED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.COMPLETED, S.REFUNDED}),
+    S.COMPLETED: frozenset({S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }

@@ -33,6 +33,7 @@ from reelshop.checkout.orders import (
     ALLOWED_TRANSITIONS,
     IllegalTransition,
     apply_transition,
+    can_transition,
     lock_order,
     order_event_payload,
     transition,
@@ -190,7 +191,9 @@ def fail_checkout(*, session: Session, checkout_id: str, reason: str) -> Checkou
 
 
 def record_refund(*, session: Session, order_id: str, amount: Money) -> Order:
-    """Add a refund to the order: partially_refunded, or refunded once it covers the total."""
+    """Add a refund to the order. A part is recorded in ``refunded_amount`` and the order
+    keeps its status (it can still ship and settle); refunds covering the total move it
+    to ``refunded``."""
     order = lock_order(session=session, order_id=order_id)
     if amount.currency != order.currency:
         raise InvalidInput(f"refund is in {amount.currency}, the order in {order.currency}")
@@ -202,13 +205,26 @@ def record_refund(*, session: Session, order_id: str, amount: Money) -> Order:
             refunded_amount=order.refunded_amount,
             total_amount=order.total_amount,
         )
+    if not can_transition(order.status, OrderStatus.REFUNDED):
+        raise IllegalTransition(f"a {order.status} order cannot be refunded", status=order.status)
     order.refunded_amount += amount.amount
-    target = (
-        OrderStatus.REFUNDED
-        if order.refunded_amount == order.total_amount
-        else OrderStatus.PARTIALLY_REFUNDED
-    )
-    apply_transition(session=session, order=order, to=target, reason=f"refund {amount}")
+    if order.refunded_amount == order.total_amount:
+        apply_transition(
+            session=session, order=order, to=OrderStatus.REFUNDED, reason=f"refund {amount}"
+        )
+    else:
+        emit(
+            session=session,
+            topic="order.partially_refunded",
+            subject_id=order.id,
+            payload={
+                "order_id": order.id,
+                "seller_id": order.seller_id,
+                "amount": amount.amount,
+                "currency": amount.currency,
+                "refunded_amount": order.refunded_amount,
+            },
+        )
     return order
 
 

@@ -48,7 +48,6 @@ STATUS_LABEL = {
     "completed": "Completed",
     "cancelled": "Cancelled",
     "refunded": "Refunded",
-    "partially_refunded": "Partly refunded",
     "awaiting_payment": "Awaiting payment",
     "expired": "Expired",
     "open": "Open",
@@ -292,7 +291,7 @@ def _timeline(order: Order) -> list[dict[str, Any]]:
         }
         for s in TIMELINE
     ]
-    for extra in (OrderStatus.CANCELLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED):
+    for extra in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         if extra.value in reached:
             steps.append(
                 {"status": extra.value, "label": STATUS_LABEL[extra.value], "at": reached[extra]}
