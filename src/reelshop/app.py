@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     keys.configure(settings)
-    storage.configure(storage.LocalStorage(settings.data_dir / "media"))
+    storage.configure(storage.storage_from_settings(settings))
     if settings.env == "test":
         use_cheap_hashing_for_tests()
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/reelshop.db"
     redis_url: str | None = None
     data_dir: Path = Path("var")
+    # Uploads: files under data_dir/media by default; "s3://bucket/prefix" for an
+    # S3-compatible store (pip install 'reelshop[s3]'; AWS credentials from the usual chain).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
 
     secret_key: str = DEV_SECRET_KEY
     # Comma-separated "key_id:base64url(32 bytes)"; the first key encrypts, all decrypt.

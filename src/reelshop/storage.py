@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlparse
 
 from reelshop.ids import new_id
+
+if TYPE_CHECKING:
+    from reelshop.config import Settings
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,190}$")
 
@@ -88,6 +92,93 @@ class LocalStorage:
         return self._path(key).is_file()
 
 
+class S3Storage:
+    """An S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, ...). Credentials come from
+    the usual AWS environment/config chain; ``endpoint_url`` points at non-AWS stores."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
+        if client is None:
+            import boto3  # optional dependency: pip install 'reelshop[s3]'
+
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def _key(self, key: str) -> str:
+        return self.prefix + _check(key)
+
+    def _missing(self, exc: Exception) -> bool:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        return code in ("404", "NoSuchKey", "NotFound")
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+        )
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            if self._missing(exc):
+                raise StorageError(f"no object {key!r}") from exc
+            raise
+        return bytes(response["Body"].read())
+
+    def size(self, key: str) -> int:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            if self._missing(exc):
+                raise StorageError(f"no object {key!r}") from exc
+            raise
+        return int(head["ContentLength"])
+
+    def open_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        response = self.client.get_object(
+            Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}"
+        )
+        body = response["Body"]
+        while chunk := body.read(64 * 1024):
+            yield chunk
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except StorageError:
+            return False
+        return True
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    """``REELSHOP_STORAGE_URL=s3://bucket/prefix`` selects S3; otherwise files under the
+    data directory."""
+    url = settings.storage_url
+    if not url:
+        return LocalStorage(settings.data_dir / "media")
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise StorageError("REELSHOP_STORAGE_URL looks like s3://bucket/optional/prefix")
+    return S3Storage(
+        parsed.netloc,
+        prefix=parsed.path,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+
+
 _state: dict[str, Storage] = {}
 
 
@@ -99,5 +190,5 @@ def get_storage() -> Storage:
     if "storage" not in _state:
         from reelshop.config import get_settings
 
-        _state["storage"] = LocalStorage(get_settings().data_dir / "media")
+        _state["storage"] = storage_from_settings(get_settings())
     return _state["storage"]

@@ -37,7 +37,7 @@ def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
 class Worker:
     def __init__(self, settings: Settings, huey: Huey | None = None) -> None:
         keys.configure(settings)
-        storage.configure(storage.LocalStorage(settings.data_dir / "media"))
+        storage.configure(storage.storage_from_settings(settings))
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.factory = make_session_factory(self.engine)
