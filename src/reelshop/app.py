@@ -40,6 +40,7 @@ from reelshop.feed.api import router as feed_router
 from reelshop.feed.monetisation_api import router as feed_monetisation_router
 from reelshop.feed.service import register_sponsored_slots
 from reelshop.feed.sponsored import SponsoredFiller
+from reelshop.logistics.api import router as logistics_router
 from reelshop.markets.api import router as markets_router
 from reelshop.money import MoneyError
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router, prefix="/api/v1")
     app.include_router(sellers_router, prefix="/api/v1")
     app.include_router(payments_router, prefix="/api/v1")
+    app.include_router(logistics_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
     app.include_router(feed_monetisation_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.

@@ -5,6 +5,7 @@ from reelshop.catalog import jobs as catalog_jobs
 from reelshop.catalog import search_jobs as catalog_search_jobs
 from reelshop.checkout import jobs as checkout_jobs
 from reelshop.feed import jobs as feed_jobs
+from reelshop.logistics import jobs as logistics_jobs
 from reelshop.payments import jobs as payments_jobs
 from reelshop.sellers import jobs as sellers_jobs
 
@@ -14,6 +15,7 @@ __all__ = [
     "catalog_search_jobs",
     "checkout_jobs",
     "feed_jobs",
+    "logistics_jobs",
     "payments_jobs",
     "sellers_jobs",
 ]

@@ -8,6 +8,7 @@ from reelshop.checkout import models as checkout_models
 from reelshop.feed import models as feed_models
 from reelshop.feed import monetisation_models as feed_monetisation_models
 from reelshop.inventory import models as inventory_models
+from reelshop.logistics import models as logistics_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
 from reelshop.payments import models as payments_models
@@ -23,6 +24,7 @@ __all__ = [
     "feed_models",
     "feed_monetisation_models",
     "inventory_models",
+    "logistics_models",
     "markets_models",
     "outbox_models",
     "payments_models",
