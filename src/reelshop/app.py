@@ -61,6 +61,7 @@ from reelshop.web.rendering import render_error_page
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
+from reelshop.web.studio_pages import router as studio_pages_router
 from reelshop.web.video_media import router as video_media_router
 
 log = logging.getLogger("reelshop.app")
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media_router)
     app.include_router(pages_router)
     app.include_router(shop_pages_router)
+    app.include_router(studio_pages_router)
     app.include_router(payment_pages_router)
     app.include_router(checkout_pages_router)
     app.include_router(seller_pages_router)

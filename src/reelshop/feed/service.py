@@ -8,6 +8,7 @@ import binascii
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import Role, User
 from reelshop.catalog.models import Product, ProductStatus, Sku
@@ -197,6 +198,30 @@ def _taggable_products(
             )
         out.append(product)
     return out
+
+
+def videos_by_author(*, session: Session, author_id: str, limit: int = 30) -> list[Video]:
+    """An author's newest videos with their tags (for the studio page)."""
+    return list(
+        session.scalars(
+            select(Video)
+            .where(Video.author_user_id == author_id)
+            .order_by(Video.created_at.desc(), Video.id)
+            .limit(limit)
+            .options(selectinload(Video.tags))
+        )
+    )
+
+
+def parse_product_refs(text: str) -> list[str]:
+    """Product ids from what an author pasted: ids, product-page links, commas, spaces."""
+    seen: dict[str, None] = {}
+    for match in _PRODUCT_REF.finditer(text):
+        seen.setdefault(match.group(0), None)
+    return list(seen)
+
+
+_PRODUCT_REF = re.compile(r"prd_[0-9a-z]{25}")
 
 
 def get_video(*, session: Session, video_id: str) -> Video:
