@@ -64,7 +64,7 @@ def paid_order(
 
 
 def carrier(
-    settings: Settings, *, seed: int = 1, mishaps: Mishaps | None = None
+    settings: Settings, *, seed: int | None = None, mishaps: Mishaps | None = None
 ) -> SimulatedCarrier:
     return SimulatedCarrier(
         webhook_secret=webhook_secret(settings.secret_key),
