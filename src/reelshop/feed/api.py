@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BeforeValidator
+from starlette.concurrency import run_in_threadpool
 
 from reelshop.errors import PAYLOAD_TOO_LARGE, ProblemError, problem_responses
 from reelshop.feed import service
@@ -164,13 +165,16 @@ async def upload_video(
     data = await file.read(service.MAX_VIDEO_BYTES + 1)
     if len(data) > service.MAX_VIDEO_BYTES:
         raise ProblemError("videos are at most 50 MB", problem=PAYLOAD_TOO_LARGE)
-    video = service.publish_video(
-        session=session,
-        storage=get_storage(),
-        author=principal.user,
-        data=data,
-        caption=caption,
-        product_ids=[p.strip() for p in product_ids.split(",") if p.strip()],
+    # The database work and the ffmpeg probe/poster run off the event loop.
+    video = await run_in_threadpool(
+        lambda: service.publish_video(
+            session=session,
+            storage=get_storage(),
+            author=principal.user,
+            data=data,
+            caption=caption,
+            product_ids=[p.strip() for p in product_ids.split(",") if p.strip()],
+        )
     )
     return VideoOut(
         video_id=video.id,
