@@ -33,6 +33,7 @@ from reelshop.inventory import service as inventory
 from reelshop.money import Money
 from reelshop.security.authz import DbSession
 from reelshop.sellers.models import SellerProfile
+from reelshop.web.forms import PostedForm
 from reelshop.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -383,10 +384,9 @@ def new_product_form(request: Request, seller: Seller, session: DbSession) -> Re
 
 
 @router.post("/seller/products/new", response_class=HTMLResponse)
-async def create_product_submit(
-    request: Request, seller: SellerWriter, session: DbSession
+def create_product_submit(
+    request: Request, seller: SellerWriter, session: DbSession, raw: PostedForm
 ) -> Response:
-    raw = await request.form()
     form = _form_from_post(raw)
     if _apply_row_action(form, str(raw.get("action") or "")):
         return _editor(request, session, seller, product=None, form=form)
@@ -422,11 +422,10 @@ def edit_product_form(
 
 
 @router.post("/seller/products/{product_id}", response_class=HTMLResponse)
-async def update_product_submit(
-    request: Request, product_id: str, seller: SellerWriter, session: DbSession
+def update_product_submit(
+    request: Request, product_id: str, seller: SellerWriter, session: DbSession, raw: PostedForm
 ) -> Response:
     product = catalog.get_seller_product(session=session, seller=seller, product_id=product_id)
-    raw = await request.form()
     form = _form_from_post(raw)
     if _apply_row_action(form, str(raw.get("action") or "")):
         return _editor(request, session, seller, product=product, form=form)
