@@ -1,7 +1,7 @@
 """Seed step "feed": demo videos tagging the seeded products, follows, and a synthetic
 interaction history with taste structure, then a first trained recommender.
 
-No download: a small pool of real clips is generated with ffmpeg's ``testsrc2`` source
+No download: a small pool of real clips is generated with ffmpeg's ``gradients`` source
 (with the category's name drawn on when a font is installed) and reused by many video
 rows; without ffmpeg, rows get generated posters and play as stills. Shoppers prefer two
 or three top-level categories; within a category a few videos are far more popular
@@ -70,10 +70,15 @@ def _make_clip(label: str, colour: str, seconds: int) -> tuple[bytes, bytes] | N
     if ffmpeg is None:
         return None
     text = label.replace("'", "").replace(":", " ")[:22]
+    # A slowly moving two-colour gradient with the category's name and a bobbing
+    # "tap the card" line: something a phone can play, made offline.
+    source = f"gradients=s=360x640:r=15:c0={colour}:c1=0x1f1147:x0=0:y0=0:x1=360:y1=640:speed=0.02"
     draw = (
-        f",drawbox=y=ih*0.38:w=iw:h=ih*0.16:color={colour}@0.85:t=fill,"
+        ",drawbox=y=ih*0.38:w=iw:h=ih*0.16:color=black@0.35:t=fill,"
         f"drawtext=fontfile={FONT}:text='{text}':fontcolor=white:fontsize=34:"
-        "x=(w-text_w)/2:y=h*0.43"
+        "x=(w-text_w)/2:y=h*0.43,"
+        f"drawtext=fontfile={FONT}:text='tap the card to shop':fontcolor=white@0.85:"
+        "fontsize=18:x=(w-text_w)/2:y=h*0.62+10*sin(t*3)"
         if FONT.exists()
         else ""
     )
@@ -89,7 +94,7 @@ def _make_clip(label: str, colour: str, seconds: int) -> tuple[bytes, bytes] | N
                 "-f",
                 "lavfi",
                 "-i",
-                f"testsrc2=size=360x640:rate=15{draw}",
+                f"{source}{draw}",
                 "-t",
                 str(seconds),
                 "-c:v",
