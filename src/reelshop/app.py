@@ -53,6 +53,7 @@ from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
+from reelshop.web.logistics_pages import router as logistics_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.pages import router as pages_router
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studio_pages_router)
     app.include_router(payment_pages_router)
     app.include_router(checkout_pages_router)
+    app.include_router(logistics_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
