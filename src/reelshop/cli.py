@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -129,6 +130,9 @@ def demo(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"scale is one of {', '.join(SCALES)}")
+    # The demo talks to a person at a terminal: readable log lines unless asked for JSON.
+    os.environ.setdefault("REELSHOP_LOG_JSON", "false")
+    get_settings.cache_clear()
     settings = _settings()
     upgrade(settings.database_url)
     logins = _seed(scale)
