@@ -245,3 +245,29 @@ def test_endpoint_failures_are_retried_later(
     assert all(e.delivered_at is None and e.attempts == 1 for e in pending)
     assert json.loads(json.dumps(pending[0].payload))["type"] == "tracker.updated"
     assert datetime.now(UTC) < max(e.send_after for e in pending)
+
+
+def test_events_that_came_before_the_parcel_was_registered_are_replayed(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, client: TestClient
+) -> None:
+    order = paid_order(session, session_factory, settings)
+    sim = carrier(settings)
+    number = "RSIMEARLY0000001"
+    scanned = utcnow() - timedelta(hours=5)
+    early = post_event(client, sim, event_body(number, "in_transit", scanned))
+    assert early.json()["outcome"] == "dead_lettered"
+    assert _order(session, order.order_id).status == OrderStatus.PAID
+    with unit_of_work(session_factory) as s:
+        logistics.create_shipment(
+            session=s,
+            seller_id=order.seller.id,
+            order_id=order.order_id,
+            carrier=sim,
+            weight_grams=400,
+            tracking_number=number,
+        )
+    shipped = _order(session, order.order_id)
+    assert shipped.status == OrderStatus.SHIPPED
+    letter = session.scalars(select(DeadLetterEvent)).one()
+    assert letter.resolved_at is not None
+    assert _count(session, TrackingEvent) == 1

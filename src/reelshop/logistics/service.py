@@ -7,6 +7,7 @@ typed in) and delivered when every parcel of it is delivered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -26,6 +27,7 @@ from reelshop.logistics.carriers import (
     Carrier,
     Checkpoint,
     SimulatedCarrier,
+    checkpoint_of,
     validate_tracking_number,
 )
 from reelshop.logistics.holidays import HOLIDAYS
@@ -144,8 +146,9 @@ def create_shipment(
     )
     session.add(shipment)
     session.flush()
-    if isinstance(carrier, SimulatedCarrier):
+    if purchased and isinstance(carrier, SimulatedCarrier):
         _plan_simulated_journey(session, carrier, shipment, now)
+    replay_dead_letters(session=session, carrier=carrier.code, tracking_number=number, now=now)
     emit(
         session=session,
         topic="shipment.created",
@@ -336,6 +339,30 @@ def _advance_order(session: Session, order_id: str) -> None:
     ):
         delivered = max(s.delivered_at for s in parcels if s.delivered_at is not None)
         checkout.mark_delivered(session=session, order_id=order_id, delivered_at=delivered)
+
+
+def replay_dead_letters(
+    *, session: Session, carrier: str, tracking_number: str, now: datetime | None = None
+) -> int:
+    """Apply the events that arrived before their parcel was registered (a seller who
+    types the number in after the carrier's first scan loses nothing)."""
+    waiting = list(
+        session.scalars(
+            select(DeadLetterEvent)
+            .where(
+                DeadLetterEvent.carrier == carrier,
+                DeadLetterEvent.tracking_number == tracking_number,
+                DeadLetterEvent.resolved_at.is_(None),
+            )
+            .order_by(DeadLetterEvent.received_at, DeadLetterEvent.id)
+        )
+    )
+    for letter in waiting:
+        point = checkpoint_of(json.dumps(letter.payload).encode())
+        apply_tracking_event(session=session, carrier=carrier, point=point)
+        letter.resolved_at = now or utcnow()
+    session.flush()
+    return len(waiting)
 
 
 def dead_letters(*, session: Session, limit: int = 100) -> list[DeadLetterEvent]:
