@@ -174,3 +174,32 @@ def test_another_sellers_order_is_not_found_and_unpaid_orders_do_not_ship(
     )
     assert cancelled.status_code == 409
     assert _count(session, Shipment) == 0
+
+
+def test_seller_sees_label_rates_for_their_lane(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, client: TestClient
+) -> None:
+    order = paid_order(session, session_factory, settings, ships_from="CN")
+    headers = api_login(client, order.seller_email)
+    light = client.get("/api/v1/seller/shipping-rates?weight_grams=400", headers=headers)
+    heavy = client.get("/api/v1/seller/shipping-rates?weight_grams=3000", headers=headers)
+    assert light.status_code == 200, light.text
+    assert light.json()[0]["lane"] == "cn_us" and light.json()[0]["carrier"] == "simulated"
+    assert heavy.json()[0]["amount"] > light.json()[0]["amount"]
+    bad = client.get("/api/v1/seller/shipping-rates?weight_grams=0", headers=headers)
+    assert bad.status_code == 422
+    shopper = api_login(client, order.shopper_email)
+    assert (
+        client.get("/api/v1/seller/shipping-rates?weight_grams=400", headers=shopper).status_code
+        == 403
+    )
+
+
+def test_logistics_jobs_and_handlers_are_registered() -> None:
+    import reelshop.jobs  # noqa: F401 - registers every domain's jobs
+    from reelshop.outbox.service import subscriptions
+    from reelshop.scheduling import periodic_jobs
+
+    names = {job.name for job in periodic_jobs()}
+    assert {"logistics.deliver_simulated_tracking", "logistics.mark_late_dispatch"} <= names
+    assert "logistics.set_ship_by" in {s.name for s in subscriptions("order.paid")}

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from reelshop.errors import Forbidden, problem_responses
 from reelshop.logistics import service as logistics
-from reelshop.logistics.carriers import get_carrier
-from reelshop.logistics.schemas import ShipmentIn, ShipmentOut, TrackingWebhookAck
+from reelshop.logistics.carriers import SIMULATED, get_carrier
+from reelshop.logistics.schemas import RateOut, ShipmentIn, ShipmentOut, TrackingWebhookAck
 from reelshop.logistics.service import ParcelItem
 from reelshop.payments.api import raw_body
 from reelshop.security.authz import (
@@ -57,6 +57,36 @@ def create_shipment(
     )
     session.refresh(shipment)
     return ShipmentOut.of(shipment)
+
+
+@router.get(
+    "/seller/shipping-rates",
+    response_model=list[RateOut],
+    summary="What a label costs from the carriers that sell them, for your shop's lane",
+    responses=problem_responses(401, 403, 422),
+)
+def shipping_rates(
+    principal: SellerPrincipal,
+    session: ReadDbSession,
+    settings: AppSettings,
+    weight_grams: Annotated[int, Query(ge=1, le=70_000)],
+) -> list[RateOut]:
+    seller = sellers.seller_for_user(session=session, user_id=principal.id)
+    if seller is None:
+        raise Forbidden("this account has no shop yet")
+    carrier = get_carrier(SIMULATED, secret_key=settings.secret_key)
+    return [
+        RateOut(
+            carrier=r.carrier,
+            service=r.service,
+            lane=r.lane,
+            amount=r.price.amount,
+            currency=r.price.currency,
+            min_days=r.min_days,
+            max_days=r.max_days,
+        )
+        for r in carrier.rates(lane=logistics.lane_for(seller), weight_grams=weight_grams)
+    ]
 
 
 @router.get(

@@ -91,3 +91,13 @@ class ShipmentOut(BaseModel):
 class TrackingWebhookAck(BaseModel):
     received: bool
     outcome: str
+
+
+class RateOut(BaseModel):
+    carrier: str
+    service: str
+    lane: str
+    amount: int = Field(description="minor units")
+    currency: str
+    min_days: int
+    max_days: int
