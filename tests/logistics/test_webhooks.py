@@ -14,7 +14,7 @@ from reelshop.checkout.models import Order, OrderStatus
 from reelshop.config import Settings
 from reelshop.db import make_session_factory, unit_of_work, utcnow
 from reelshop.logistics import service as logistics
-from reelshop.logistics.carriers import SIGNATURE_HEADER, checkpoint_of
+from reelshop.logistics.carriers import SIGNATURE_HEADER, Mishaps, checkpoint_of
 from reelshop.logistics.jobs import deliver_simulated_tracking
 from reelshop.logistics.models import (
     DeadLetterEvent,
@@ -271,3 +271,39 @@ def test_events_that_came_before_the_parcel_was_registered_are_replayed(
     letter = session.scalars(select(DeadLetterEvent)).one()
     assert letter.resolved_at is not None
     assert _count(session, TrackingEvent) == 1
+
+
+def test_customs_holds_pass_and_lost_parcels_stay_lost(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, client: TestClient
+) -> None:
+    held = paid_order(session, session_factory, settings, ships_from="CN")
+    lost = paid_order(session, session_factory, settings, ships_from="CN")
+    parcels = {}
+    for order, mishaps in (
+        (held, Mishaps(customs_hold=1.0, exception=0, lost=0)),
+        (lost, Mishaps(customs_hold=0, exception=0, lost=1.0)),
+    ):
+        with unit_of_work(session_factory) as s:
+            shipment = logistics.create_shipment(
+                session=s,
+                seller_id=order.seller.id,
+                order_id=order.order_id,
+                carrier=carrier(settings, mishaps=mishaps),
+                weight_grams=500,
+            )
+            parcels[order.order_id] = shipment.id
+    deliver_simulated_tracking(
+        session_factory,
+        settings,
+        post=client_poster(client),
+        rng=random.Random(2),
+        now=utcnow() + timedelta(days=90),
+    )
+    session.rollback()
+    held_parcel = session.get(Shipment, parcels[held.order_id])
+    assert held_parcel is not None and held_parcel.status == "delivered"
+    assert "customs_hold" in {e.code for e in held_parcel.events}
+    assert _order(session, held.order_id).status == OrderStatus.DELIVERED
+    lost_parcel = session.get(Shipment, parcels[lost.order_id])
+    assert lost_parcel is not None and lost_parcel.status == "lost"
+    assert _order(session, lost.order_id).status == OrderStatus.SHIPPED
