@@ -163,7 +163,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for arranging and checking; commit what the code under test must see."""
+    """A session for arranging and checking; commit what the code under test must see.
+
+    On SQLite its transactions begin deferred (they never hold the write lock while the
+    app writes). A transaction that has read and then writes after another connection
+    committed fails with "database is locked" (SQLite's stale-snapshot rule): commit or
+    roll back before writing again through it."""
     with session_factory() as s:
         yield s
 
