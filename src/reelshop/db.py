@@ -2,6 +2,10 @@
 
 The caller owns the transaction: a request or a job opens one unit of work with
 :func:`unit_of_work`; service functions only ``flush()``.
+
+Row locks are written as ``.with_for_update()`` everywhere: PostgreSQL takes the row
+lock; SQLite's compiler leaves the clause out, and the write lock a writing unit of
+work takes at ``BEGIN IMMEDIATE`` already serialises it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +61,14 @@ class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=lambda: utcnow(), server_default=func.current_timestamp()
     )
+
+
+def insert_on_conflict(session: Session, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for the session's backend that can end in ``ON CONFLICT DO NOTHING`` or
+    ``DO UPDATE`` (both PostgreSQL and SQLite speak it; SQLAlchemy keeps them apart)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
 
 
 def utcnow() -> datetime:

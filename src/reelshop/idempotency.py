@@ -48,11 +48,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from reelshop.checkout.models import IdempotencyRecord
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.errors import Conflict, InvalidInput, ProblemError, problem_type
 from reelshop.security.authz import AppSettings, CurrentPrincipal, DbSession
 
@@ -111,10 +110,8 @@ def claim(
         "created_at": now,
         "expires_at": now + ttl,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(IdempotencyRecord)
+        insert_on_conflict(session, IdempotencyRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyRecord.key)

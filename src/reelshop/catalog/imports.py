@@ -129,8 +129,7 @@ def list_imports(*, session: Session, seller: SellerProfile, limit: int = 20) ->
 
 def _lock_job(session: Session, import_id: str) -> ImportJob | None:
     query = select(ImportJob).where(ImportJob.id == import_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     return session.scalars(query).first()
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from reelshop.catalog.embeddings import MODEL_ID, Embedder, text_hash, to_blob
@@ -28,7 +27,7 @@ from reelshop.catalog.search_models import (
     SearchIndexState,
     SearchTerm,
 )
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.sellers.models import SellerProfile, SellerStatus
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -170,11 +169,9 @@ def _apply_vocabulary(session: Session, delta: Counter[str]) -> None:
     changes = sorted((t[:64], n) for t, n in delta.items() if n)
     if not changes:
         return
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(changes), 500):
         rows = [{"term": t, "doc_count": n} for t, n in changes[start : start + 500]]
-        stmt = insert_fn(SearchTerm).values(rows)
+        stmt = insert_on_conflict(session, SearchTerm).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=[SearchTerm.term],
             set_={"doc_count": SearchTerm.doc_count + stmt.excluded.doc_count},
@@ -299,9 +296,7 @@ def _store_embeddings(
         }
         for doc, _, digest in wanted
     ]
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_fn(ProductEmbedding)
+    stmt = insert_on_conflict(session, ProductEmbedding)
     stmt = stmt.on_conflict_do_update(
         index_elements=[ProductEmbedding.product_id],
         set_={

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from reelshop.accounts.models import User
@@ -20,7 +19,7 @@ from reelshop.catalog import service as catalog
 from reelshop.catalog.models import ProductStatus, Sku
 from reelshop.checkout import promotions
 from reelshop.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine, FlashDeal
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.errors import InvalidInput, NotFound
 from reelshop.ids import looks_like
 from reelshop.inventory import service as inventory
@@ -94,11 +93,10 @@ def _cart_for_update(session: Session, shopper_id: str) -> Cart:
     cart = get_cart(session=session, shopper_id=shopper_id)
     if cart is not None:
         return cart
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     from reelshop.ids import new_id
 
     session.execute(
-        insert(Cart)
+        insert_on_conflict(session, Cart)
         .values(id=new_id("crt"), shopper_id=shopper_id, created_at=utcnow(), updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["shopper_id"])
     )

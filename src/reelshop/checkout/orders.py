@@ -68,8 +68,7 @@ def can_transition(current: str, to: str) -> bool:
 def lock_order(*, session: Session, order_id: str) -> Order:
     """The order row, locked for update on PostgreSQL (SQLite's writer lock covers it)."""
     query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     order = session.scalars(query).first() if looks_like("ord", order_id) else None
     if order is None:
         raise NotFound("no such order")

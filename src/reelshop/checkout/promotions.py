@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from reelshop.catalog import service as catalog
@@ -31,7 +30,7 @@ from reelshop.checkout.models import (
     VoucherUsage,
 )
 from reelshop.checkout.pricing import VoucherTerms
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound, problem_type
 from reelshop.ids import looks_like
 from reelshop.money import Money, MoneyError
@@ -60,10 +59,6 @@ class FakeDiscount(InvalidInput):
 
 class DealRuleBroken(InvalidInput):
     default_type = DEAL_RULES
-
-
-def _insert_for(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 # --- price history --------------------------------------------------------------------------
@@ -249,7 +244,7 @@ def redeem(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise VoucherExhausted(f"voucher {voucher.code} has been used up", code=voucher.code)
     session.execute(
-        _insert_for(session)(VoucherUsage)
+        insert_on_conflict(session, VoucherUsage)
         .values(voucher_id=voucher.id, user_id=user_id, uses_count=0)
         .on_conflict_do_nothing(index_elements=["voucher_id", "user_id"])
     )

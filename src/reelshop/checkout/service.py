@@ -88,8 +88,7 @@ def _lock_checkout(session: Session, checkout_id: str) -> Checkout:
     query = (
         select(Checkout).where(Checkout.id == checkout_id).execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     checkout = session.scalars(query).first() if looks_like("chk", checkout_id) else None
     if checkout is None:
         raise NotFound("no such checkout")

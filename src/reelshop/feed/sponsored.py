@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.errors import InvalidInput, NotFound
 from reelshop.feed.affiliates import market_settings
 from reelshop.feed.models import Video, VideoStatus
@@ -219,12 +218,7 @@ def _frequency(session: Session, user_id: str, day: date) -> dict[str, int]:
 
 def _ensure_day(session: Session, campaign_id: str, day: date) -> None:
     row = {"campaign_id": campaign_id, "day": day, "spent_millis": 0, "impressions": 0}
-    insert = (
-        postgresql.insert(AdCampaignDay)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(AdCampaignDay)
-    )
-    session.execute(insert.values(row).on_conflict_do_nothing())
+    session.execute(insert_on_conflict(session, AdCampaignDay).values(row).on_conflict_do_nothing())
 
 
 def _take_budget(

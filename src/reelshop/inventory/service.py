@@ -199,8 +199,7 @@ def reserve(
 
 def _lock_reservation(session: Session, reservation_id: str) -> Reservation:
     query = select(Reservation).where(Reservation.id == reservation_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     reservation = session.scalars(query).first()
     if reservation is None:
         raise NotFound("no such reservation")

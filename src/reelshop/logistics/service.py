@@ -221,8 +221,7 @@ def _lock_shipment(session: Session, carrier: str, tracking_number: str) -> Ship
         .where(Shipment.carrier == carrier, Shipment.tracking_number == tracking_number)
         .execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     return session.scalars(query).first()
 
 

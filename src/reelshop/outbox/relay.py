@@ -41,8 +41,7 @@ def claim_due_events(factory: sessionmaker[Session], *, limit: int = 200) -> lis
             .order_by(OutboxEvent.next_attempt_at)
             .limit(limit)
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True)
         events = list(session.scalars(query))
         for event in events:
             event.status = OutboxStatus.QUEUED
@@ -65,8 +64,7 @@ def deliver(factory: sessionmaker[Session], settings: Settings, event_id: str) -
     """Run every handler of the event that has not yet succeeded. Returns the new status."""
     with unit_of_work(factory) as session:
         query = select(OutboxEvent).where(OutboxEvent.id == event_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+        query = query.with_for_update()
         event = session.scalars(query).first()
         if event is None:
             log.warning("outbox event vanished", extra={"event_id": event_id})

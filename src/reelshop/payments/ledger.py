@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from reelshop.db import insert_on_conflict
 from reelshop.errors import Conflict, problem_type
 from reelshop.money import Money
 from reelshop.payments.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
@@ -109,11 +109,9 @@ def _ensure_accounts(session: Session, keys: Iterable[tuple[str, str]]) -> None:
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(LedgerAccount).values(rows).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(LedgerAccount).values(rows).on_conflict_do_nothing())
+    session.execute(
+        insert_on_conflict(session, LedgerAccount).values(rows).on_conflict_do_nothing()
+    )
 
 
 def _never_negative(code: str) -> bool:
@@ -190,7 +188,7 @@ def balance(*, session: Session, account: str, currency: str, lock: bool = False
     query = select(LedgerAccount.balance).where(
         LedgerAccount.code == account, LedgerAccount.currency == currency
     )
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock:
         query = query.with_for_update()
     return int(session.scalar(query) or 0)
 

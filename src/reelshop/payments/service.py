@@ -95,8 +95,7 @@ def _lock_payment(session: Session, payment_id: str) -> Payment:
     query = (
         select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     payment = session.scalars(query).first()
     if payment is None:
         raise NotFound("no such payment")
@@ -551,8 +550,7 @@ def _lock_hold(session: Session, order_id: str) -> EscrowHold | None:
         .where(EscrowHold.order_id == order_id)
         .execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()
     return session.scalars(query).first()
 
 

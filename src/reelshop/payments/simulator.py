@@ -264,8 +264,7 @@ class SimulatedProcessor:
 
     def _lock(self, session: Session, charge_id: str) -> SimulatedCharge:
         query = select(SimulatedCharge).where(SimulatedCharge.id == charge_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+        query = query.with_for_update()
         charge = session.scalars(query.execution_options(populate_existing=True)).first()
         if charge is None:
             raise NotFound("no such simulated charge")

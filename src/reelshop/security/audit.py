@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from reelshop.db import utcnow
+from reelshop.db import insert_on_conflict, utcnow
 from reelshop.security.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -50,9 +48,8 @@ def record(
     head = session.scalars(locked_head).first()
     if head is None:
         # Several first appends can race to create the head: all but one insert nothing.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(AuditHead)
+            insert_on_conflict(session, AuditHead)
             .values(id=1, last_seq=0, last_hash=GENESIS)
             .on_conflict_do_nothing(index_elements=["id"])
         )
