@@ -32,30 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_db
+
 HERE = Path(__file__).parent
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/reelshop_bench_search"
 SEED_STEPS = ("accounts", "sellers", "catalog", "search_index")
-
-
-def _configure(backend: str, workdir: Path, pg_url: str) -> str:
-    workdir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{workdir / 'search.db'}" if backend == "sqlite" else pg_url
-    os.environ["REELSHOP_DATABASE_URL"] = url
-    os.environ["REELSHOP_DATA_DIR"] = str(workdir / "data")
-    os.environ.setdefault("REELSHOP_LOG_LEVEL", "WARNING")
-    return url
-
-
-def _fresh_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def seed(
@@ -80,7 +61,7 @@ def seed(
         if backend == "sqlite":
             Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         else:
-            _fresh_postgres(url)
+            bench_db.fresh_postgres(url)
     upgrade(url)
     keys.configure(get_settings())
     engine = make_engine(url)
@@ -194,7 +175,7 @@ def copy_from_sqlite(source: str, url: str) -> tuple[int, float]:
     from reelshop.security import keys
 
     started = time.perf_counter()
-    _fresh_postgres(url)
+    bench_db.fresh_postgres(url)
     upgrade(url)
     keys.configure(get_settings())
     src, dst = make_engine(source), make_engine(url)
@@ -372,7 +353,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"reelshop-bench-search-{args.backend}"
-    url = _configure(args.backend, workdir, args.pg_url)
+    url = bench_db.configure(args.backend, workdir, args.pg_url, "search.db")
 
     if args.backend == "postgres" and args.from_sqlite and not args.reuse:
         products, seconds = copy_from_sqlite(f"sqlite:///{args.from_sqlite}", url)

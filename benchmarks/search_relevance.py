@@ -24,30 +24,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import bench_db
+
 HERE = Path(__file__).parent
 QUERIES = HERE / "data" / "search_queries.json"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/reelshop_bench_relevance"
-
-
-def _configure(backend: str, workdir: Path, pg_url: str) -> str:
-    workdir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{workdir / 'relevance.db'}" if backend == "sqlite" else pg_url
-    os.environ["REELSHOP_DATABASE_URL"] = url
-    os.environ["REELSHOP_DATA_DIR"] = str(workdir / "data")
-    os.environ.setdefault("REELSHOP_LOG_LEVEL", "WARNING")
-    return url
-
-
-def _fresh_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def seed(url: str, *, reuse: bool, backend: str) -> float:
@@ -60,7 +41,7 @@ def seed(url: str, *, reuse: bool, backend: str) -> float:
     if backend == "sqlite" and not reuse:
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     if backend == "postgres" and not reuse:
-        _fresh_postgres(url)
+        bench_db.fresh_postgres(url)
     upgrade(url)
     keys.configure(get_settings())
     engine = make_engine(url)
@@ -150,7 +131,7 @@ def main() -> None:
     parser.add_argument("--loosen-in-hybrid", action="store_true", default=None)
     args = parser.parse_args()
 
-    url = _configure(args.backend, args.workdir, args.pg_url)
+    url = bench_db.configure(args.backend, args.workdir, args.pg_url, "relevance.db")
     sys.path.insert(0, str(HERE.parent / "src"))
     from reelshop.catalog import search as shop_search
     from reelshop.db import make_engine, make_session_factory

@@ -30,6 +30,7 @@ from reelshop.security import keys
 from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
 from reelshop.sellers.seed import seed_seller_vetting
+from reelshop.sellers.service import FALLBACK_CATEGORIES
 
 DEMO_PASSWORD = "reelshop-demo-2026"  # noqa: S105 - published demo credential
 
@@ -98,18 +99,6 @@ CN_WORDS = [
     "Fenglin",
 ]
 CN_TRADES = ["Electronics", "Trading", "Technology", "Apparel", "Home Goods", "Beauty", "Crafts"]
-CATEGORIES = [
-    "beauty",
-    "fashion",
-    "electronics",
-    "home",
-    "sports",
-    "toys",
-    "pets",
-    "kitchen",
-    "jewelry",
-    "phone-accessories",
-]
 
 
 def _pick_origin(rng: random.Random) -> tuple[str, str, str]:
@@ -284,7 +273,7 @@ def seed_sellers(session: Session, ctx: SeedContext) -> None:
                 "ships_from_country": ships_from,
                 "timezone": tz,
                 "currency": "USD",
-                "categories": ctx.rng.sample(CATEGORIES, k=ctx.rng.randint(1, 3)),
+                "categories": ctx.rng.sample(FALLBACK_CATEGORIES, k=ctx.rng.randint(1, 3)),
                 "market_codes": ["US"],
                 "status": status.value,
             }
