@@ -1,0 +1,2 @@
+"""Trust and safety: brand registry, counterfeit risk, moderation, reviews, reports and buyer
+protection claims."""
