@@ -12,6 +12,7 @@ from reelshop.logistics import models as logistics_models
 from reelshop.markets import models as markets_models
 from reelshop.outbox import models as outbox_models
 from reelshop.payments import models as payments_models
+from reelshop.security import hardening_models as security_hardening_models
 from reelshop.security import models as security_models
 from reelshop.sellers import models as sellers_models
 
@@ -28,6 +29,7 @@ __all__ = [
     "markets_models",
     "outbox_models",
     "payments_models",
+    "security_hardening_models",
     "security_models",
     "sellers_models",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reelshop.db import Base, CreatedAtMixin
@@ -99,3 +99,46 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TotpFactor(CreatedAtMixin, Base):
+    """A user's authenticator-app second factor (RFC 6238), one per user.
+
+    The shared secret is sealed like any personal data. ``last_step`` is the newest
+    30-second time step a code was accepted for: a code is refused unless its step is
+    newer, so an observed code cannot be replayed inside its window."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(Encrypted("totp_factors.secret"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RecoveryCode(CreatedAtMixin, Base):
+    """A one-time code for when the authenticator is lost; stored as a SHA-256 hash
+    (each code carries 50 random bits, too many to brute-force a hash of)."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rcv"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PendingSecondFactor(Base):
+    """A log-in that passed the password and waits for its TOTP code.
+
+    The browser or API client holds only the random ticket; its hash is the key.
+    Tickets live five minutes and allow five code attempts."""
+
+    __tablename__ = "pending_second_factors"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)

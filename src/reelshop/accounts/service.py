@@ -132,7 +132,7 @@ def _create_user(
     phone: str | None = None,
     handle: str | None = None,
 ) -> User:
-    problem = password_problem(password)
+    problem = password_problem(password, email=email)
     if problem:
         raise InvalidInput(f"password refused: {problem}", field="password")
     if not name.strip():
@@ -292,7 +292,7 @@ def authenticate(
 def change_password(*, session: Session, user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         raise ProblemError("the current password is wrong", problem=BAD_CREDENTIALS)
-    problem = password_problem(new)
+    problem = password_problem(new, email=user.email)
     if problem:
         raise InvalidInput(f"password refused: {problem}", field="new_password")
     user.password_hash = hash_password(new)

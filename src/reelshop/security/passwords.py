@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from reelshop.security.password_policy import MAX_LENGTH, MIN_LENGTH, password_problem
+
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4 by default
 
 
@@ -14,41 +16,17 @@ def use_cheap_hashing_for_tests() -> None:
     _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
 
 
-MIN_LENGTH = 10
-MAX_LENGTH = 128
-
-# A few of the most common leaked passwords; the full breach check comes with the
-# security hardening work. Kept lowercase.
-_COMMON = frozenset(
-    {
-        "password12",
-        "1234567890",
-        "qwertyuiop",
-        "password123",
-        "iloveyou12",
-        "0987654321",
-        "1q2w3e4r5t",
-        "qwerty1234",
-        "letmein123",
-        "welcome123",
-        "passw0rd12",
-        "abcdefghij",
-        "1111111111",
-        "123456789a",
-        "reelshop123",
-    }
-)
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused, or None when it is acceptable."""
-    if len(password) < MIN_LENGTH:
-        return f"use at least {MIN_LENGTH} characters"
-    if len(password) > MAX_LENGTH:
-        return f"use at most {MAX_LENGTH} characters"
-    if password.lower() in _COMMON:
-        return "this password is too common"
-    return None
+# The rules for new passwords live in password_policy; re-exported for older imports.
+__all__ = [
+    "MAX_LENGTH",
+    "MIN_LENGTH",
+    "burn_verify_time",
+    "hash_password",
+    "needs_rehash",
+    "password_problem",
+    "use_cheap_hashing_for_tests",
+    "verify_password",
+]
 
 
 def hash_password(password: str) -> str:
