@@ -15,6 +15,7 @@ from reelshop.payments import models as payments_models
 from reelshop.security import hardening_models as security_hardening_models
 from reelshop.security import models as security_models
 from reelshop.sellers import models as sellers_models
+from reelshop.trust import models as trust_models
 
 __all__ = [
     "accounts_models",
@@ -32,4 +33,5 @@ __all__ = [
     "security_hardening_models",
     "security_models",
     "sellers_models",
+    "trust_models",
 ]

@@ -17,6 +17,17 @@ class ProductStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class ModerationStatus(StrEnum):
+    """Trust and safety's verdict on a listing; only ``published`` is shown to shoppers.
+    Set by ``reelshop.trust``; the catalog only reads it (and marks edits ``pending``)."""
+
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HELD = "held"
+    BLOCKED = "blocked"
+    TAKEN_DOWN = "taken_down"
+
+
 class Category(Base):
     """A node of the category tree; ``path`` is the slugs from the root ("fashion/shoes")."""
 
@@ -61,6 +72,9 @@ class Product(CreatedAtMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     option_names: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["Size", "Color"]
     status: Mapped[str] = mapped_column(String(16), default=ProductStatus.DRAFT)
+    moderation_status: Mapped[str] = mapped_column(
+        String(16), default=ModerationStatus.PUBLISHED, server_default="published", index=True
+    )
     currency: Mapped[str] = mapped_column(String(3))  # the seller's currency; every SKU uses it
     hs_code: Mapped[str | None] = mapped_column(String(12), default=None)
     origin_country: Mapped[str | None] = mapped_column(String(2), default=None)
@@ -76,6 +90,14 @@ class Product(CreatedAtMixin, Base):
     images: Mapped[list[ProductImage]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="ProductImage.position"
     )
+
+    @property
+    def on_sale(self) -> bool:
+        """Live and cleared by moderation: what every shopper-facing path checks."""
+        return (
+            self.status == ProductStatus.ACTIVE
+            and self.moderation_status == ModerationStatus.PUBLISHED
+        )
 
 
 class Sku(CreatedAtMixin, Base):

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from reelshop.catalog.embeddings import MODEL_ID, Embedder, text_hash, to_blob
-from reelshop.catalog.models import Brand, Category, Product, ProductStatus
+from reelshop.catalog.models import Brand, Category, Product
 from reelshop.catalog.search_models import (
     ProductEmbedding,
     ProductSearchDoc,
@@ -132,7 +132,7 @@ def _fill(
     doc.thumb_key = thumb
     doc.published_at = product.published_at or product.created_at
     doc.searchable = bool(
-        product.status == ProductStatus.ACTIVE
+        product.on_sale
         and seller is not None
         and seller.status == SellerStatus.APPROVED
         and skus
