@@ -43,6 +43,7 @@ from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.logistics.api import router as logistics_router
 from reelshop.markets.api import router as markets_router
 from reelshop.money import MoneyError
+from reelshop.notifications.api import router as notifications_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.payments.api import router as payments_router
 from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
@@ -56,6 +57,7 @@ from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.logistics_pages import router as logistics_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.monetisation_pages import router as monetisation_pages_router
+from reelshop.web.notification_pages import router as notification_pages_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.rendering import render_error_page
@@ -201,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sellers_router, prefix="/api/v1")
     app.include_router(payments_router, prefix="/api/v1")
     app.include_router(logistics_router, prefix="/api/v1")
+    app.include_router(notifications_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
     app.include_router(feed_monetisation_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.
@@ -214,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payment_pages_router)
     app.include_router(checkout_pages_router)
     app.include_router(logistics_pages_router)
+    app.include_router(notification_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -6,6 +6,7 @@ from reelshop.catalog import search_jobs as catalog_search_jobs
 from reelshop.checkout import jobs as checkout_jobs
 from reelshop.feed import jobs as feed_jobs
 from reelshop.logistics import jobs as logistics_jobs
+from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
 from reelshop.sellers import jobs as sellers_jobs
 
@@ -16,6 +17,7 @@ __all__ = [
     "checkout_jobs",
     "feed_jobs",
     "logistics_jobs",
+    "notifications_jobs",
     "payments_jobs",
     "sellers_jobs",
 ]

@@ -10,6 +10,7 @@ from reelshop.feed import monetisation_models as feed_monetisation_models
 from reelshop.inventory import models as inventory_models
 from reelshop.logistics import models as logistics_models
 from reelshop.markets import models as markets_models
+from reelshop.notifications import models as notifications_models
 from reelshop.outbox import models as outbox_models
 from reelshop.payments import models as payments_models
 from reelshop.security import hardening_models as security_hardening_models
@@ -28,6 +29,7 @@ __all__ = [
     "inventory_models",
     "logistics_models",
     "markets_models",
+    "notifications_models",
     "outbox_models",
     "payments_models",
     "security_hardening_models",
