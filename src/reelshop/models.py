@@ -16,7 +16,9 @@ from reelshop.payments import models as payments_models
 from reelshop.security import hardening_models as security_hardening_models
 from reelshop.security import models as security_models
 from reelshop.sellers import models as sellers_models
+from reelshop.trust import claim_models as trust_claim_models
 from reelshop.trust import models as trust_models
+from reelshop.trust import review_models as trust_review_models
 
 __all__ = [
     "accounts_models",
@@ -35,5 +37,7 @@ __all__ = [
     "security_hardening_models",
     "security_models",
     "sellers_models",
+    "trust_claim_models",
     "trust_models",
+    "trust_review_models",
 ]
