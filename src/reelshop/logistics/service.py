@@ -23,6 +23,7 @@ from reelshop.checkout.orders import apply_transition, lock_order
 from reelshop.db import utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound
 from reelshop.ids import looks_like
+from reelshop.logistics import fulfilment
 from reelshop.logistics.carriers import (
     Carrier,
     Checkpoint,
@@ -103,6 +104,7 @@ def create_shipment(
     tracking_number: str | None = None,
     items: Sequence[ParcelItem] = (),
     now: datetime | None = None,
+    lane: Lane | None = None,
 ) -> Shipment:
     """A parcel of the seller's paid order: with a label bought from ``carrier`` when no
     tracking number is given, otherwise with the seller's own number (format-checked)."""
@@ -116,7 +118,7 @@ def create_shipment(
             f"order {order.id} is {order.status}; only paid orders ship", order_status=order.status
         )
     seller = session.get(SellerProfile, seller_id)
-    lane = lane_for(seller)
+    lane = lane or lane_for(seller)  # platform warehouses ship from where they stand
     stored_items = _check_items(session, order, items)
     now = now or utcnow()
     if tracking_number is None:
@@ -418,6 +420,10 @@ def ensure_ship_by(
     )
     zone = seller.timezone if seller is not None else "America/New_York"
     country = seller.ships_from_country if seller is not None else "US"
+    platform = fulfilment.platform_handling(session=session, order=order)
+    if platform is not None:  # the platform's warehouse ships it, on the platform's clock
+        handling, zone, country = platform.handling_days, platform.timezone, platform.country
+        platform_fulfilled = True
     deadline = ShipByDeadline(
         order_id=order.id,
         seller_id=order.seller_id,

@@ -30,6 +30,7 @@ SELLER_RECEIVABLE = "seller_receivable"
 CREATOR_AFFILIATE_PAYABLE = "creator_affiliate_payable"
 CREATOR_AFFILIATE_RECEIVABLE = "creator_affiliate_receivable"
 PLATFORM_AD_REVENUE = "platform_ad_revenue"
+PLATFORM_FULFILMENT_REVENUE = "platform_fulfilment_revenue"
 
 _KINDS = {
     PROCESSOR_CLEARING: AccountKind.ASSET,
@@ -42,6 +43,7 @@ _KINDS = {
     CREATOR_AFFILIATE_PAYABLE: AccountKind.LIABILITY,
     CREATOR_AFFILIATE_RECEIVABLE: AccountKind.ASSET,
     PLATFORM_AD_REVENUE: AccountKind.REVENUE,
+    PLATFORM_FULFILMENT_REVENUE: AccountKind.REVENUE,
 }
 
 UNBALANCED = problem_type("ledger-unbalanced", 422, "The journal entry does not balance")
