@@ -9,6 +9,7 @@ from reelshop.logistics import jobs as logistics_jobs
 from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
 from reelshop.sellers import jobs as sellers_jobs
+from reelshop.trust import protection_jobs as trust_protection_jobs
 
 __all__ = [
     "accounts_jobs",
@@ -20,4 +21,5 @@ __all__ = [
     "notifications_jobs",
     "payments_jobs",
     "sellers_jobs",
+    "trust_protection_jobs",
 ]

@@ -23,6 +23,7 @@ from reelshop.accounts.models import Role, StaffPermission, User
 from reelshop.config import Settings
 from reelshop.db import unit_of_work
 from reelshop.errors import CSRF, Forbidden, ProblemError, Unauthenticated
+from reelshop.security import permissions
 from reelshop.security.scopes import Scope, scopes_for
 from reelshop.security.sessions import SessionCodec, tokens_match
 
@@ -139,6 +140,7 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
                             problem=CSRF,
                         )
     request.state.principal = principal
+    permissions.enforce(request, principal)
     return principal
 
 
