@@ -291,11 +291,10 @@ def test_two_staff_upholding_at_once_refund_once(
 ) -> None:
     writers = make_session_factory(engine)  # as the app's requests: SQLite BEGIN IMMEDIATE
     shopper = make_user(session)
-    staff = make_staff(session)
     placed, _, _ = paid_order(session, session_factory, settings, shopper=shopper)
     deliver(session_factory, placed.order_ids[0], utcnow())
     claim = _open(session_factory, shopper.id, placed.order_ids[0], "damaged")
-    staff = [make_staff(session), make_staff(session)]
+    deciders = [make_staff(session), make_staff(session)]
     barrier = threading.Barrier(2)
     results: list[str] = []
 
@@ -307,7 +306,7 @@ def test_two_staff_upholding_at_once_refund_once(
         except ProblemError as exc:
             results.append(f"{exc.status}")
 
-    threads = [threading.Thread(target=uphold, args=(s.id,)) for s in staff]
+    threads = [threading.Thread(target=uphold, args=(s.id,)) for s in deciders]
     for t in threads:
         t.start()
     for t in threads:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelshop.accounts.models import Address
+from reelshop.catalog.models import Product
 from reelshop.db import unit_of_work, utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound
 from reelshop.outbox.models import OutboxEvent
@@ -21,7 +22,7 @@ from tests.factories import make_product, make_seller, make_staff, make_user
 from tests.trust.protection_helpers import Delivered, delivered_line
 
 
-def _shop(session: Session) -> tuple[SellerProfile, object]:
+def _shop(session: Session) -> tuple[SellerProfile, Product]:
     _, seller = make_seller(session, commit=False)
     product = make_product(session, seller=seller, price_cents=2000, commit=False)
     session.commit()
