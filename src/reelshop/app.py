@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import reelshop.models  # noqa: F401 - all tables registered before first use
 from reelshop import __version__, storage
 from reelshop.accounts.api import router as accounts_router
+from reelshop.analytics import events as analytics_events
+from reelshop.analytics.api import router as analytics_router
 from reelshop.catalog.api import router as catalog_router
 from reelshop.catalog.import_api import router as catalog_import_router
 from reelshop.catalog.search_api import router as search_router
@@ -52,6 +54,7 @@ from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
+from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.logistics_pages import router as logistics_pages_router
@@ -170,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        analytics_events.flush()
         engine.dispose()
 
     app = FastAPI(
@@ -190,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_codec = SessionCodec(settings)
     metrics = Metrics()
     app.state.metrics = metrics
+    analytics_events.configure(settings.analytics_path)
+    metrics.registry.register(analytics_events.WriterCollector())
 
     _install_error_handlers(app)
     register_sponsored_slots(SponsoredFiller())
@@ -206,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
     app.include_router(feed_monetisation_router, prefix="/api/v1")
+    app.include_router(analytics_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.
     app.include_router(video_media_router)
     app.include_router(feed_pages_router)
@@ -217,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payment_pages_router)
     app.include_router(checkout_pages_router)
     app.include_router(logistics_pages_router)
+    app.include_router(analytics_pages_router)
     app.include_router(notification_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)

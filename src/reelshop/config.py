@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     payments_webhook_base_url: str | None = None
     simulated_webhook_duplicate_rate: float = Field(default=0.1, ge=0, le=1)
 
+    # Analytics events as Parquet files (default: data_dir/analytics).
+    analytics_dir: Path | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
     host: str = "127.0.0.1"
@@ -116,6 +119,10 @@ class Settings(BaseSettings):
     @property
     def huey_path(self) -> Path:
         return self.data_dir / "huey.db"
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.analytics_dir or self.data_dir / "analytics"
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """Imports every domain's outbox handlers and periodic jobs so the worker knows them."""
 
 from reelshop.accounts import jobs as accounts_jobs
+from reelshop.analytics import jobs as analytics_jobs
 from reelshop.catalog import jobs as catalog_jobs
 from reelshop.catalog import search_jobs as catalog_search_jobs
 from reelshop.checkout import jobs as checkout_jobs
@@ -13,6 +14,7 @@ from reelshop.trust import protection_jobs as trust_protection_jobs
 
 __all__ = [
     "accounts_jobs",
+    "analytics_jobs",
     "catalog_jobs",
     "catalog_search_jobs",
     "checkout_jobs",

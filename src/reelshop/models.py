@@ -1,6 +1,7 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 
 from reelshop.accounts import models as accounts_models
+from reelshop.analytics import models as analytics_models
 from reelshop.catalog import import_models as catalog_import_models
 from reelshop.catalog import models as catalog_models
 from reelshop.catalog import search_models as catalog_search_models
@@ -25,6 +26,7 @@ from reelshop.trust import review_models as trust_review_models
 
 __all__ = [
     "accounts_models",
+    "analytics_models",
     "catalog_import_models",
     "catalog_models",
     "catalog_search_models",

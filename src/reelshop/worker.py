@@ -18,6 +18,7 @@ from huey.consumer import Consumer
 import reelshop.jobs
 import reelshop.models  # noqa: F401
 from reelshop import storage
+from reelshop.analytics import events as analytics_events
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
 from reelshop.outbox import relay
@@ -38,6 +39,7 @@ class Worker:
     def __init__(self, settings: Settings, huey: Huey | None = None) -> None:
         keys.configure(settings)
         storage.configure(storage.storage_from_settings(settings))
+        analytics_events.configure(settings.analytics_path)
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.factory = make_session_factory(self.engine)

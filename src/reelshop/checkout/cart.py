@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from reelshop.accounts.models import User
+from reelshop.analytics import capture as analytics_capture
 from reelshop.catalog import service as catalog
 from reelshop.catalog.models import ProductStatus, Sku
 from reelshop.checkout import promotions
@@ -150,6 +151,15 @@ def add_line(
         line.creator_id = creator_id or line.creator_id
     cart.updated_at = utcnow()
     session.flush()
+    analytics_capture.added_to_cart(
+        session=session,
+        user_id=shopper.id,
+        market_code=shopper.market_code,
+        product_id=sku.product_id,
+        quantity=quantity,
+        video_id=video_id,
+        creator_id=creator_id,
+    )
     return cart
 
 

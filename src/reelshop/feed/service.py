@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import Role, User
+from reelshop.analytics import capture as analytics_capture
 from reelshop.catalog.models import Product, ProductStatus, Sku
 from reelshop.db import utcnow
 from reelshop.errors import (
@@ -307,6 +308,14 @@ def record_events(
             }
             for e in events
         ],
+    )
+    shopper = session.get(User, user_id)  # the principal's row, already in the session
+    analytics_capture.feed_interactions(
+        session=session,
+        user_id=user_id,
+        market_code=shopper.market_code if shopper else "US",
+        interactions=events,
+        at=now,
     )
     if model_dir is not None:
         model = current_model(model_dir)

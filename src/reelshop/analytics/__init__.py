@@ -1,0 +1,1 @@
+"""Analytics: the event stream (Parquet), GMV and funnel dashboards, sales targets."""
