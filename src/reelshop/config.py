@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     checkout_reservation_ttl_s: int = Field(default=15 * 60, ge=30)
     idempotency_ttl_h: int = Field(default=24, ge=24)
 
+    # Trust: counterfeit-risk scores at which a listing is held for review / blocked
+    # (reelshop.trust.policy holds every other weight; docs/trust.md explains them).
+    trust_hold_score: int = Field(default=40, ge=1)
+    trust_block_score: int = Field(default=90, ge=1)
+
     # Payments through the SIMULATED processor: the key it signs webhooks with, where
     # its worker job posts them (default http://<host>:<port>), and how often it sends
     # one twice.

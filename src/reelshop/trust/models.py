@@ -58,8 +58,10 @@ class BrandImage(CreatedAtMixin, Base):
     brand_id: Mapped[str] = mapped_column(ForeignKey("brands.id"), index=True)
     label: Mapped[str] = mapped_column(String(120), default="")
     storage_key: Mapped[str | None] = mapped_column(String(200), default=None)
-    phash: Mapped[str] = mapped_column(String(16))  # 64-bit pHash, hex
-    dhash: Mapped[str] = mapped_column(String(16))
+    phash: Mapped[str] = mapped_column(String(16))  # 64-bit pHash of the whole image, hex
+    # pHashes of centred crops (90 %, 80 %): a listing cropped from the official photo
+    # matches one of them.
+    variant_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class BrandPriceRange(CreatedAtMixin, Base):

@@ -8,6 +8,11 @@ Other domains import this module (``from reelshop.trust import service as trust`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from reelshop.trust import registry, risk
 from reelshop.trust.moderation import (
     STRIKES_TO_SUSPEND,
     active_strikes,
@@ -22,12 +27,15 @@ from reelshop.trust.moderation import (
     queue,
     take_down_listing,
 )
+from reelshop.trust.policy import RiskPolicy, policy_from_settings
+from reelshop.trust.risk import Assessment, BrandFacts, ListingFacts, SellerFacts
 
 __all__ = [
     "STRIKES_TO_SUSPEND",
     "active_strikes",
     "add_strike",
     "appeal_strike",
+    "assess_listing",
     "case_history",
     "decide_appeal",
     "decide_case",
@@ -37,3 +45,30 @@ __all__ = [
     "queue",
     "take_down_listing",
 ]
+
+
+def assess_listing(
+    *,
+    session: Session | None,
+    listing: ListingFacts,
+    seller: SellerFacts | None = None,
+    brands: Sequence[BrandFacts] | None = None,
+    policy: RiskPolicy | None = None,
+    semantic: bool = True,
+) -> Assessment:
+    """Score one listing, stored or not: the scoring entry point (docs/trust.md).
+
+    ``brands`` None reads the brand registry through ``session``; ``policy`` None
+    uses the settings' thresholds; ``semantic`` adds the MiniLM similarity that
+    confirms brand names which are ordinary words ("Apple", "Coach")."""
+    if brands is None:
+        if session is None:
+            raise ValueError("give brands or a session to read the registry from")
+        brands = registry.brand_facts(session=session)
+    return risk.assess(
+        listing=listing,
+        brands=brands,
+        seller=seller or SellerFacts(),
+        policy=policy or policy_from_settings(),
+        similarity=risk.embedding_similarity() if semantic else None,
+    )

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=120), nullable=False),
         sa.Column("storage_key", sa.String(length=200), nullable=True),
         sa.Column("phash", sa.String(length=16), nullable=False),
-        sa.Column("dhash", sa.String(length=16), nullable=False),
+        sa.Column("variant_hashes", sa.JSON(), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
