@@ -43,6 +43,8 @@ from reelshop.feed.monetisation_api import router as feed_monetisation_router
 from reelshop.feed.service import register_sponsored_slots
 from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.logistics.api import router as logistics_router
+from reelshop.logistics.fulfilment_api import router as fulfilment_router
+from reelshop.logistics.performance_api import router as performance_router
 from reelshop.markets.api import router as markets_router
 from reelshop.money import MoneyError
 from reelshop.notifications.api import router as notifications_router
@@ -57,12 +59,14 @@ from reelshop.sellers.api import router as sellers_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
+from reelshop.web.fulfilment_pages import router as fulfilment_pages_router
 from reelshop.web.logistics_pages import router as logistics_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.notification_pages import router as notification_pages_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
+from reelshop.web.performance_pages import router as performance_pages_router
 from reelshop.web.rendering import render_error_page
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
@@ -201,6 +205,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_sponsored_slots(SponsoredFiller())
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(markets_router, prefix="/api/v1")
+    app.include_router(fulfilment_router, prefix="/api/v1")
+    app.include_router(performance_router, prefix="/api/v1")
     app.include_router(checkout_router, prefix="/api/v1")
     # Before the catalog router: /seller/products/export.csv is not a product id.
     app.include_router(catalog_import_router, prefix="/api/v1")
@@ -222,6 +228,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_pages_router)
     app.include_router(studio_pages_router)
     app.include_router(payment_pages_router)
+    app.include_router(fulfilment_pages_router)  # before /checkout/{checkout_id}
+    app.include_router(performance_pages_router)
     app.include_router(checkout_pages_router)
     app.include_router(logistics_pages_router)
     app.include_router(analytics_pages_router)

@@ -6,6 +6,7 @@ from reelshop.catalog import jobs as catalog_jobs
 from reelshop.catalog import search_jobs as catalog_search_jobs
 from reelshop.checkout import jobs as checkout_jobs
 from reelshop.feed import jobs as feed_jobs
+from reelshop.logistics import fulfilment_jobs as logistics_fulfilment_jobs
 from reelshop.logistics import jobs as logistics_jobs
 from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
@@ -20,6 +21,7 @@ __all__ = [
     "checkout_jobs",
     "feed_jobs",
     "logistics_jobs",
+    "logistics_fulfilment_jobs",
     "notifications_jobs",
     "payments_jobs",
     "sellers_jobs",

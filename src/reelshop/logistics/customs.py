@@ -67,6 +67,18 @@ class LandedCost:
     def declared(self) -> Money:
         return Money(self.declared_value, self.currency)
 
+    @property
+    def duty_money(self) -> Money:
+        return Money(self.duty, self.currency)
+
+    @property
+    def fees_money(self) -> Money:
+        return Money(self.fees, self.currency)
+
+    @property
+    def threshold(self) -> Money:
+        return Money(self.de_minimis, self.currency)
+
 
 def hs_chapter(hs_code: str | None) -> str | None:
     digits = "".join(ch for ch in (hs_code or "") if ch.isdigit())

@@ -551,7 +551,12 @@ def charge_fulfilment_fee(*, session: Session, order_id: str) -> FulfilmentFeeCh
     """Charge the seller for a platform-fulfilled order once it ships: a receivable netted
     from the next payout, against fulfilment revenue. Once per order (the journal ref
     and this table's key both say so); None for orders the seller ships."""
-    record = session.get(PlatformFulfilledOrder, order_id) if looks_like("ord", order_id) else None
+    if not looks_like("ord", order_id):
+        return None
+    # Marked here too: the fee must not depend on which outbox handler ran first.
+    record = session.get(PlatformFulfilledOrder, order_id) or mark_platform_fulfilled(
+        session=session, order_id=order_id
+    )
     if record is None:
         return None
     existing = session.get(FulfilmentFeeCharge, order_id)

@@ -8,14 +8,11 @@ makes the standing at least ``warning`` whatever the score. A seller with fewer
 delivered orders in the window than the market's minimum (30) is not rated.
 
 Review and claim figures come from trust's contract functions
-(``reelshop.trust.reviews.seller_review_stats``, ``reelshop.trust.claims.seller_claim_stats``);
-while trust is not installed those figures are left out of the score.
+(``reelshop.trust.reviews.seller_review_stats``, ``reelshop.trust.claims.seller_claim_stats``).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -31,6 +28,7 @@ from reelshop.logistics.fulfilment_models import PlatformFulfilledOrder
 from reelshop.logistics.models import ShipByDeadline, Shipment
 from reelshop.logistics.performance_models import PerformancePolicy, SellerPerformanceSnapshot
 from reelshop.sellers.models import SellerProfile, SellerStatus
+from reelshop.trust import claims, reviews
 
 
 class Standing(StrEnum):
@@ -307,39 +305,19 @@ def _on_time_delivery(
     )
 
 
-def _contract(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
-
-
 def _claims(session: Session, seller_id: str, since: datetime, orders: int) -> Metric:
-    stats_of = _contract("reelshop.trust.claims", "seller_claim_stats")
-    if stats_of is None:
-        return Metric("claims", None, 0, orders, available=False)
-    stats = stats_of(session=session, seller_id=seller_id, since=since)
-    upheld = int(stats.upheld)
+    stats = claims.seller_claim_stats(session=session, seller_id=seller_id, since=since)
     return Metric(
-        "claims", _rate(upheld, orders), upheld, orders, sorted(map(str, stats.upheld_order_ids))
+        "claims", _rate(stats.upheld, orders), stats.upheld, orders, sorted(stats.upheld_order_ids)
     )
 
 
 def _reviews(session: Session, seller_id: str, since: datetime) -> tuple[Metric, Metric]:
-    stats_of = _contract("reelshop.trust.reviews", "seller_review_stats")
-    if stats_of is None:
-        return (
-            Metric("negative_reviews", None, 0, 0, available=False),
-            Metric("rating", None, 0, 0, available=False),
-        )
-    stats = stats_of(session=session, seller_id=seller_id, since=since)
-    count, negative = int(stats.count), int(stats.negative)
-    average = stats.average
-    rating = None if average is None or count == 0 else round(float(average) * 100)
+    stats = reviews.seller_review_stats(session=session, seller_id=seller_id, since=since)
+    rating = None if stats.average is None or stats.count == 0 else round(stats.average * 100)
     return (
-        Metric("negative_reviews", _rate(negative, count), negative, count),
-        Metric("rating", rating, count, count),
+        Metric("negative_reviews", _rate(stats.negative, stats.count), stats.negative, stats.count),
+        Metric("rating", rating, stats.count, stats.count),
     )
 
 

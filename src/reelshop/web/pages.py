@@ -192,6 +192,12 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
         ),
         ("Claims", "Buyer-protection claims awaiting a decision", StaffPermission.SUPPORT, None),
         (
+            "Platform warehouse",
+            "Count inbound stock in; pick and ship platform-fulfilled orders",
+            StaffPermission.SUPPORT,
+            "/staff/fulfilment",
+        ),
+        (
             "Finance",
             "Escrow, commission, payables and payouts",
             StaffPermission.FINANCE,
