@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -43,6 +43,7 @@ from reelshop.feed.monetisation_api import router as feed_monetisation_router
 from reelshop.feed.service import register_sponsored_slots
 from reelshop.feed.sponsored import SponsoredFiller
 from reelshop.logistics.api import router as logistics_router
+from reelshop.logistics.estimates_api import router as logistics_estimates_router
 from reelshop.logistics.fulfilment_api import router as fulfilment_router
 from reelshop.logistics.performance_api import router as performance_router
 from reelshop.markets.api import router as markets_router
@@ -52,15 +53,19 @@ from reelshop.observability import Metrics, RequestContextMiddleware, configure_
 from reelshop.payments.api import router as payments_router
 from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
 from reelshop.security import keys
+from reelshop.security.body_limit import BodySizeLimitMiddleware
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
+from reelshop.security.rate_limits import enforce_rate_limits, make_counters
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
+from reelshop.web.delivery_pages import router as delivery_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.fulfilment_pages import router as fulfilment_pages_router
 from reelshop.web.logistics_pages import router as logistics_pages_router
+from reelshop.web.logistics_staff_pages import router as logistics_staff_pages_router
 from reelshop.web.media import router as media_router
 from reelshop.web.monetisation_pages import router as monetisation_pages_router
 from reelshop.web.notification_pages import router as notification_pages_router
@@ -69,6 +74,7 @@ from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.performance_pages import router as performance_pages_router
 from reelshop.web.rendering import render_error_page
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
+from reelshop.web.security_pages import router as security_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.studio_pages import router as studio_pages_router
@@ -189,13 +195,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         responses={
             422: {"description": "Validation error (RFC 9457 problem details)"},
+            413: {"description": "Request body too large (RFC 9457 problem details)"},
+            429: {"description": "Rate limited; see Retry-After (RFC 9457 problem details)"},
         },
+        dependencies=[Depends(enforce_rate_limits)],
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = make_session_factory(engine, deferred=True)
     app.state.session_codec = SessionCodec(settings)
+    app.state.rate_counters = make_counters(settings, app.state.session_factory)
     metrics = Metrics()
     app.state.metrics = metrics
     analytics_events.configure(settings.analytics_path)
@@ -216,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router, prefix="/api/v1")
     app.include_router(logistics_router, prefix="/api/v1")
     app.include_router(notifications_router, prefix="/api/v1")
+    app.include_router(logistics_estimates_router, prefix="/api/v1")
     app.include_router(feed_router, prefix="/api/v1")
     app.include_router(feed_monetisation_router, prefix="/api/v1")
     app.include_router(analytics_router, prefix="/api/v1")
@@ -225,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monetisation_pages_router)
     app.include_router(media_router)
     app.include_router(pages_router)
+    app.include_router(security_pages_router)
     app.include_router(shop_pages_router)
     app.include_router(studio_pages_router)
     app.include_router(payment_pages_router)
@@ -234,6 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(logistics_pages_router)
     app.include_router(analytics_pages_router)
     app.include_router(notification_pages_router)
+    app.include_router(delivery_pages_router)
+    app.include_router(logistics_staff_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -286,6 +300,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         DatabaseRequestGate, limit=SQLITE_LIMIT if settings.is_sqlite else POSTGRES_LIMIT
     )
+    app.add_middleware(BodySizeLimitMiddleware, default_cap=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == Environment.PRODUCTION)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
     return app

@@ -69,6 +69,24 @@ class Settings(BaseSettings):
     login_lockout_max_s: int = Field(default=15 * 60, ge=1)
     login_account_max_failures: int = Field(default=20, ge=1)
 
+    # Rate limits (fixed windows; Redis when redis_url is set, else the database). In
+    # the test environment every limit a test does not set is raised out of reach.
+    rate_limits_enabled: bool = True
+    rate_limit_login_per_ip: int = Field(default=30, ge=1)
+    rate_limit_login_per_account: int = Field(default=10, ge=1)
+    rate_limit_login_window_s: int = Field(default=60, ge=1)
+    rate_limit_signup_per_ip: int = Field(default=10, ge=1)
+    rate_limit_signup_per_account: int = Field(default=10, ge=1)
+    rate_limit_signup_window_s: int = Field(default=3600, ge=1)
+    rate_limit_checkout_per_ip: int = Field(default=30, ge=1)
+    rate_limit_checkout_per_account: int = Field(default=10, ge=1)
+    rate_limit_checkout_window_s: int = Field(default=60, ge=1)
+    rate_limit_search_per_ip: int = Field(default=120, ge=1)
+    rate_limit_search_per_account: int = Field(default=60, ge=1)
+    rate_limit_search_window_s: int = Field(default=60, ge=1)
+    # Request bodies: the app-wide cap; upload routes have their own larger caps.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_retry_base_s: float = Field(default=2.0, ge=0)
 
@@ -96,6 +114,15 @@ class Settings(BaseSettings):
     log_json: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @model_validator(mode="after")
+    def _generous_rate_limits_in_tests(self) -> Settings:
+        if self.env is Environment.TEST:
+            for name in type(self).model_fields:
+                if name.startswith("rate_limit_") and name not in self.model_fields_set:
+                    if not name.endswith("_window_s"):
+                        setattr(self, name, 1_000_000)
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -8,6 +8,7 @@ from reelshop.checkout import jobs as checkout_jobs
 from reelshop.feed import jobs as feed_jobs
 from reelshop.logistics import fulfilment_jobs as logistics_fulfilment_jobs
 from reelshop.logistics import jobs as logistics_jobs
+from reelshop.logistics import promise_jobs as logistics_promise_jobs
 from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
 from reelshop.sellers import jobs as sellers_jobs
@@ -21,6 +22,7 @@ __all__ = [
     "checkout_jobs",
     "feed_jobs",
     "logistics_jobs",
+    "logistics_promise_jobs",
     "logistics_fulfilment_jobs",
     "notifications_jobs",
     "payments_jobs",

@@ -53,7 +53,7 @@ def test_signup_bad_input_is_422_problem_and_writes_nothing(
 
 
 def test_common_password_is_refused(client: TestClient) -> None:
-    response = signup(client, password="password123")
+    response = signup(client, password="password1234")
     assert response.status_code == 422
     assert "common" in response.json()["detail"]
 

@@ -284,8 +284,8 @@ def _user_count(session: Session) -> int:
 @pytest.mark.parametrize(
     ("fields", "status", "message"),
     [
-        ({"password": "short"}, 422, "at least 10 characters"),
-        ({"password": "password123"}, 422, "too common"),
+        ({"password": "short"}, 422, "at least 12 characters"),
+        ({"password": "password1234"}, 422, "common password"),
         ({"email": "not-an-email"}, 422, "valid email"),
         ({"name": "   "}, 422, "name is required"),
         ({"role": "staff"}, 422, "shopper, seller or creator"),

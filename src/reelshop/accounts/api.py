@@ -5,18 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from reelshop.accounts import service as accounts
-from reelshop.accounts.models import Role
+from reelshop.accounts import two_factor
+from reelshop.accounts.models import Role, User
 from reelshop.accounts.schemas import (
     AddressIn,
     AddressOut,
     IssuedTokenOut,
     LogInIn,
     LogInOut,
+    PasswordChangeIn,
+    RecoveryCodesOut,
+    SecondFactorChallengeOut,
+    SecondFactorIn,
     SignUpIn,
     TokenCreateIn,
     TokenOut,
+    TotpCodeIn,
+    TotpDisableIn,
+    TotpEnrolmentOut,
+    TotpStatusOut,
     UserOut,
 )
 from reelshop.errors import ProblemError, problem_responses
@@ -57,12 +67,32 @@ def sign_up(body: SignUpIn, session: DbSession) -> UserOut:
     return UserOut.model_validate(user)
 
 
+def _log_in_answer(session: DbSession, user: User, token_name: str) -> LogInOut:
+    issued = accounts.create_api_token(
+        session=session, user=user, name=token_name, ttl=LOGIN_TOKEN_TTL
+    )
+    return LogInOut(
+        user=UserOut.model_validate(user),
+        token=TokenOut.model_validate(issued.token),
+        secret=issued.secret,
+    )
+
+
 @router.post(
     "/auth/login",
-    responses=problem_responses(401, 422, 429),
+    response_model=LogInOut,
+    responses={
+        **problem_responses(401, 422, 429),
+        202: {
+            "model": SecondFactorChallengeOut,
+            "description": "Password right; the account asks for a TOTP code",
+        },
+    },
     summary="Exchange email and password for a bearer token (30 days)",
 )
-def log_in(body: LogInIn, request: Request, session: DbSession, settings: AppSettings) -> LogInOut:
+def log_in(
+    body: LogInIn, request: Request, session: DbSession, settings: AppSettings
+) -> Response | LogInOut:
     codec = get_codec(request)
     try:
         user = accounts.authenticate(
@@ -76,14 +106,27 @@ def log_in(body: LogInIn, request: Request, session: DbSession, settings: AppSet
     except ProblemError:
         session.commit()  # keep the failure count: the throttle must see it
         raise
-    issued = accounts.create_api_token(
-        session=session, user=user, name=body.token_name, ttl=LOGIN_TOKEN_TTL
-    )
-    return LogInOut(
-        user=UserOut.model_validate(user),
-        token=TokenOut.model_validate(issued.token),
-        secret=issued.secret,
-    )
+    if two_factor.is_enrolled(session=session, user=user):
+        ticket = two_factor.issue_ticket(session=session, user=user)
+        challenge = SecondFactorChallengeOut(
+            ticket=ticket, expires_in_s=int(two_factor.TICKET_TTL.total_seconds())
+        )
+        return JSONResponse(challenge.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+    return _log_in_answer(session, user, body.token_name)
+
+
+@router.post(
+    "/auth/login/totp",
+    responses=problem_responses(401, 422, 429),
+    summary="Finish a log-in with the TOTP code (or a recovery code)",
+)
+def log_in_second_factor(body: SecondFactorIn, session: DbSession) -> LogInOut:
+    try:
+        user = two_factor.redeem_ticket(session=session, ticket=body.ticket, code=body.code)
+    except ProblemError:
+        session.commit()  # the ticket's attempt count must stick
+        raise
+    return _log_in_answer(session, user, body.token_name)
 
 
 @router.post(
@@ -166,4 +209,68 @@ def add_address(body: AddressIn, principal: ProfileWriter, session: DbSession) -
 )
 def delete_address(address_id: str, principal: ProfileWriter, session: DbSession) -> Response:
     accounts.delete_address(session=session, user=principal.user, address_id=address_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 422),
+    summary="Change the password (every other session ends)",
+)
+def change_password(
+    body: PasswordChangeIn, principal: ProfileWriter, session: DbSession
+) -> Response:
+    accounts.change_password(
+        session=session, user=principal.user, current=body.current_password, new=body.new_password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/totp", responses=problem_responses(401, 403), summary="Two-factor log-in status")
+def totp_status(principal: ProfileReader, session: DbSession) -> TotpStatusOut:
+    user = principal.user
+    return TotpStatusOut(
+        available=two_factor.can_enrol(user),
+        enabled=two_factor.is_enrolled(session=session, user=user),
+        pending=two_factor.pending_enrolment(session=session, user=user) is not None,
+        recovery_codes_left=two_factor.remaining_recovery_codes(session=session, user=user),
+    )
+
+
+@router.post(
+    "/me/totp",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409),
+    summary="Start TOTP enrolment: a secret and its QR code for an authenticator app",
+)
+def totp_begin(principal: ProfileWriter, session: DbSession) -> TotpEnrolmentOut:
+    enrolment = two_factor.begin_enrolment(session=session, user=principal.user)
+    return TotpEnrolmentOut(
+        secret=enrolment.secret,
+        otpauth_uri=enrolment.otpauth_uri,
+        qr_data_uri=enrolment.qr_data_uri,
+    )
+
+
+@router.post(
+    "/me/totp/confirm",
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Confirm enrolment with a first code; returns the recovery codes once",
+)
+def totp_confirm(
+    body: TotpCodeIn, principal: ProfileWriter, session: DbSession
+) -> RecoveryCodesOut:
+    codes = two_factor.confirm_enrolment(session=session, user=principal.user, code=body.code)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/me/totp/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Turn two-factor log-in off (needs the password and a code)",
+)
+def totp_disable(body: TotpDisableIn, principal: ProfileWriter, session: DbSession) -> Response:
+    two_factor.disable(session=session, user=principal.user, password=body.password, code=body.code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -120,7 +120,7 @@ class TotpFactor(CreatedAtMixin, Base):
 
 class RecoveryCode(CreatedAtMixin, Base):
     """A one-time code for when the authenticator is lost; stored as a SHA-256 hash
-    (each code carries 50 random bits, too many to brute-force a hash of)."""
+    (each code carries 59 random bits, too many to brute-force a hash of)."""
 
     __tablename__ = "totp_recovery_codes"
 

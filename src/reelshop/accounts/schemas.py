@@ -99,3 +99,56 @@ class AddressOut(BaseModel):
     country: str
     phone: str | None
     is_default: bool
+
+
+class SecondFactorChallengeOut(BaseModel):
+    second_factor_required: Literal[True] = True
+    ticket: str = Field(description="Send with a code to POST /api/v1/auth/login/totp.")
+    expires_in_s: int
+
+
+class SecondFactorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str = Field(min_length=1, max_length=100)
+    code: str = Field(
+        min_length=6, max_length=20, description="6-digit app code or a recovery code"
+    )
+    token_name: str = Field(default="api log-in", max_length=80)
+
+
+class TotpStatusOut(BaseModel):
+    available: bool
+    enabled: bool
+    pending: bool
+    recovery_codes_left: int
+
+
+class TotpEnrolmentOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_data_uri: str
+
+
+class TotpCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=20)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown once; each works one time.")
+
+
+class TotpDisableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    code: str = Field(min_length=6, max_length=20)
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    new_password: str = Field(min_length=1, max_length=MAX_LENGTH)

@@ -29,7 +29,7 @@ from reelshop.errors import (
 from reelshop.ids import looks_like
 from reelshop.markets import service as markets
 from reelshop.outbox import service as outbox
-from reelshop.security import audit, keys
+from reelshop.security import audit, keys, rate_limits
 from reelshop.security.passwords import (
     burn_verify_time,
     hash_password,
@@ -258,6 +258,19 @@ def authenticate(
         raise LoginLocked(
             f"too many failed log-ins; try again in {wait} seconds", retry_after_s=wait
         )
+    if settings.rate_limits_enabled and not trusted:
+        # Every attempt on one account counts, right or wrong (the per-IP limit is the
+        # app-wide rate-limit dependency's); a browser that logged in before is exempt.
+        hits, wait = rate_limits.count_hit(
+            session=session,
+            key=f"login:acct:{email_hash}",
+            window_s=settings.rate_limit_login_window_s,
+        )
+        if hits > settings.rate_limit_login_per_account:
+            raise LoginLocked(
+                f"too many log-in attempts for this account; try again in {wait} seconds",
+                retry_after_s=wait,
+            )
 
     ok = user is not None and user.is_active and verify_password(user.password_hash, password)
     if user is None:

@@ -21,7 +21,7 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_DISTINCT_CHARACTERS = 5
 # A common password with at most this many digits/symbols added still counts as common.
-_PADDING = 4
+_PADDING = 6
 _LIST = "common_passwords.txt.gz"
 
 
@@ -64,7 +64,7 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
     common = common_passwords()
     squashed = folded.replace(" ", "")
     if folded in common or squashed in common:
-        return "this password appears in lists of breached passwords; choose another"
+        return "this is a common password found in breached password lists; choose another"
     stem = _strip_padding(squashed)
     if stem != squashed and len(squashed) - len(stem) <= _PADDING and stem in common:
         return "this is a common breached password with a few characters added; choose another"

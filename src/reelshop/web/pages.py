@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reelshop.accounts import service as accounts
+from reelshop.accounts import two_factor
 from reelshop.accounts.models import Role, StaffPermission
 from reelshop.errors import CSRF, ProblemError
 from reelshop.security.authz import (
@@ -107,6 +108,10 @@ def login_submit(
             {"error": exc.detail, "email": email, "next": next},
             status_code=exc.status,
         )
+    if two_factor.is_enrolled(session=session, user=user):
+        from reelshop.web.security_pages import begin_second_step  # imports this module
+
+        return begin_second_step(request, session, user, _safe_next(next, ""))
     response = RedirectResponse(_safe_next(next, role_home(user.role)), status_code=303)
     _start_session(request, response, user.id, user.session_version)
     return response
@@ -191,6 +196,12 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
             None,
         ),
         ("Claims", "Buyer-protection claims awaiting a decision", StaffPermission.SUPPORT, None),
+        (
+            "Logistics",
+            "Delay hot-spots by lane and carrier, late dispatch, dead letters",
+            StaffPermission.SUPPORT,
+            "/staff/logistics",
+        ),
         (
             "Platform warehouse",
             "Count inbound stock in; pick and ship platform-fulfilled orders",
