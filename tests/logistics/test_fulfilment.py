@@ -274,7 +274,7 @@ def test_concurrent_fee_handlers_charge_once(
 def test_api_announce_receive_and_ship(
     session: Session, session_factory: sessionmaker[Session], client: TestClient
 ) -> None:
-    email, seller, sku_id, _, staff_email = stocked_seller(session)
+    email, _seller, sku_id, _, staff_email = stocked_seller(session)
     other_user, _ = make_seller(session)
     seller_auth = api_login(client, email)
     staff_auth = api_login(client, staff_email)
@@ -316,7 +316,7 @@ def test_api_announce_receive_and_ship(
     assert received.status_code == 200, received.text
     assert received.json()["lines"][0]["discrepancy"] == -1
     listed = client.get("/api/v1/seller/fulfilment/inbound-shipments", headers=seller_auth)
-    assert [row["status"] for row in listed.json()][0] == "received"
+    assert listed.json()[0]["status"] == "received"
     missing = client.post(
         "/api/v1/staff/fulfilment/orders/ord_nope/ship", json={}, headers=staff_auth
     )
