@@ -59,6 +59,8 @@ from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.rate_limits import enforce_rate_limits, make_counters
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
+from reelshop.trust.api import router as trust_router
+from reelshop.trust.brand_api import router as brand_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.delivery_pages import router as delivery_pages_router
@@ -223,6 +225,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(search_router, prefix="/api/v1")
     app.include_router(sellers_router, prefix="/api/v1")
+    app.include_router(trust_router, prefix="/api/v1")
+    app.include_router(brand_router, prefix="/api/v1")
     app.include_router(payments_router, prefix="/api/v1")
     app.include_router(logistics_router, prefix="/api/v1")
     app.include_router(notifications_router, prefix="/api/v1")

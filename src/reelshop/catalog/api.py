@@ -240,7 +240,7 @@ def list_products(
 )
 def create_product(body: ProductInput, seller: SellerWriter, session: DbSession) -> ProductOut:
     product = catalog.create_product(
-        session=session, seller=seller, data=body, actor_id=seller.user_id
+        session=session, seller=seller, data=body, actor_id=seller.user_id, prescreen=True
     )
     return _full(session, product)
 
@@ -264,7 +264,12 @@ def update_product(
     product_id: str, body: ProductInput, seller: SellerWriter, session: DbSession
 ) -> ProductOut:
     product = catalog.update_product(
-        session=session, seller=seller, product_id=product_id, data=body, actor_id=seller.user_id
+        session=session,
+        seller=seller,
+        product_id=product_id,
+        data=body,
+        actor_id=seller.user_id,
+        prescreen=True,
     )
     return _full(session, product)
 

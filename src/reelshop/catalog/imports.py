@@ -191,11 +191,16 @@ def _write_product(
             data = data.model_copy(update={"image_urls": urls})
     if existing is None:
         product = catalog.create_product(
-            session=session, seller=seller, data=data, actor_id=actor_id
+            session=session, seller=seller, data=data, actor_id=actor_id, prescreen=True
         )
     else:
         product = catalog.update_product(
-            session=session, seller=seller, product_id=existing.id, data=data, actor_id=actor_id
+            session=session,
+            seller=seller,
+            product_id=existing.id,
+            data=data,
+            actor_id=actor_id,
+            prescreen=True,
         )
     alts: dict[str, str] = item.get("image_alts") or {}
     for image in product.images:

@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from reelshop.catalog import images as image_pipeline
-from reelshop.catalog.models import Brand, Category, Product, ProductImage, ProductStatus, Sku
+from reelshop.catalog.models import (
+    Brand,
+    Category,
+    ModerationStatus,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Sku,
+)
 from reelshop.catalog.schemas import ProductInput, VariantInput
 from reelshop.db import utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound, ProblemError
@@ -57,7 +65,7 @@ def get_skus(*, session: Session, sku_ids: Iterable[str]) -> dict[str, Sku]:
 def get_active_product(*, session: Session, product_id: str) -> Product:
     """A product a shopper may see; anything else is 404."""
     product = session.get(Product, product_id) if looks_like("prd", product_id) else None
-    if product is None or product.status != ProductStatus.ACTIVE:
+    if product is None or not product.on_sale:
         raise NotFound("no such product")
     return product
 
@@ -319,6 +327,13 @@ def _set_stock(
             )
 
 
+def _await_review(product: Product) -> None:
+    """A seller's new or edited listing stays off the shelf until trust and safety's
+    worker job (on ``product.changed``) has assessed it; a taken-down one stays down."""
+    if product.moderation_status != ModerationStatus.TAKEN_DOWN:
+        product.moderation_status = ModerationStatus.PENDING
+
+
 def _changed(session: Session, product: Product) -> None:
     emit(
         session=session,
@@ -336,8 +351,15 @@ def _flush(session: Session) -> None:
 
 
 def create_product(
-    *, session: Session, seller: SellerProfile, data: ProductInput, actor_id: str | None
+    *,
+    session: Session,
+    seller: SellerProfile,
+    data: ProductInput,
+    actor_id: str | None,
+    prescreen: bool = False,
 ) -> Product:
+    """``prescreen`` (every seller-facing route sets it) keeps the listing pending until
+    trust and safety has assessed it."""
     category = _category_for_input(session, data.category)
     prices = _prices(data.variants, seller.currency)
     if data.handle:
@@ -365,6 +387,8 @@ def create_product(
         _assert_can_activate(seller, category, product.skus)
         product.published_at = utcnow()
     product.status = data.status
+    if prescreen:
+        _await_review(product)
     session.add(product)
     _flush(session)
     _set_stock(session, seller, product, data.variants, actor_id, AdjustmentReason.RECEIVED)
@@ -380,6 +404,7 @@ def update_product(
     product_id: str,
     data: ProductInput,
     actor_id: str | None,
+    prescreen: bool = False,
 ) -> Product:
     """Make the product what ``data`` says. Variants are matched by SKU code: matching ones
     are updated, new ones added, and ones no longer listed are deactivated (not deleted:
@@ -416,6 +441,8 @@ def update_product(
             next_position += 1
     _apply_image_urls(product, data.image_urls)
     _change_status(seller, product, category, data.status)
+    if prescreen:
+        _await_review(product)
     product.updated_at = utcnow()  # also when only variants changed
     _flush(session)
     _set_stock(session, seller, product, data.variants, actor_id, AdjustmentReason.COUNT_CORRECTION)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from reelshop.catalog.models import Brand, Category, Product, ProductImage, ProductStatus, Sku
+from reelshop.catalog.models import Brand, Category, Product, ProductImage, Sku
 from reelshop.errors import NotFound
 from reelshop.ids import looks_like
 from reelshop.inventory import service as inventory
@@ -70,7 +70,7 @@ def product_view(*, session: Session, product_id: str, sku_id: str | None = None
         if looks_like("prd", product_id)
         else None
     )
-    if product is None or product.status != ProductStatus.ACTIVE:
+    if product is None or not product.on_sale:
         raise NotFound("no such product")
     seller = session.get(SellerProfile, product.seller_id)
     if seller is None or seller.status != SellerStatus.APPROVED:

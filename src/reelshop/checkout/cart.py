@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from reelshop.accounts.models import User
 from reelshop.analytics import capture as analytics_capture
 from reelshop.catalog import service as catalog
-from reelshop.catalog.models import ProductStatus, Sku
+from reelshop.catalog.models import Sku
 from reelshop.checkout import promotions
 from reelshop.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine, FlashDeal
 from reelshop.db import insert_on_conflict, utcnow
@@ -68,7 +68,7 @@ def unit_prices(*, session: Session, skus: list[Sku], now: datetime) -> dict[str
 def sellable_problem(sku: Sku, *, session: Session, market_code: str) -> str | None:
     """Why this SKU cannot be bought in ``market_code`` now, or None."""
     product = sku.product
-    if product.status != ProductStatus.ACTIVE or not sku.is_active:
+    if not product.on_sale or not sku.is_active:
         return "this item is no longer for sale"
     seller = sellers.get_seller(session=session, seller_id=product.seller_id)
     category = catalog.category_by_id(session=session, category_id=product.category_id)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reelshop.catalog.models import Product, ProductStatus
+from reelshop.catalog.models import Product
 from reelshop.checkout.models import Order
 from reelshop.errors import InvalidInput, NotFound
 from reelshop.feed.models import EventKind, FeedEvent, Video, VideoProductTag
@@ -79,7 +79,7 @@ def set_affiliate_rate(
 
 def active_product(*, session: Session, product_id: str) -> Product:
     product = session.get(Product, product_id) if looks_like("prd", product_id) else None
-    if product is None or product.status != ProductStatus.ACTIVE:
+    if product is None or not product.on_sale:
         raise NotFound("no such product")
     return product
 

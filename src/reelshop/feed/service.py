@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import Role, User
 from reelshop.analytics import capture as analytics_capture
-from reelshop.catalog.models import Product, ProductStatus, Sku
+from reelshop.catalog.models import ModerationStatus, Product, ProductStatus, Sku
 from reelshop.db import utcnow
 from reelshop.errors import (
     PAYLOAD_TOO_LARGE,
@@ -192,7 +192,7 @@ def _taggable_products(
             raise NotFound(f"no such product {product_id!r}" + (" of yours" if own_seller else ""))
         if author.role == Role.SELLER and own_seller is None:
             raise Forbidden("finish your seller profile before posting")
-        if product.status != ProductStatus.ACTIVE:
+        if not product.on_sale:
             raise ProblemError(
                 f"product {product_id!r} is {product.status}, not on sale",
                 problem=PRODUCT_NOT_ACTIVE,
@@ -315,7 +315,7 @@ def record_events(
         user_id=user_id,
         market_code=shopper.market_code if shopper else "US",
         interactions=events,
-        at=now,
+        occurred_at=now,
     )
     if model_dir is not None:
         model = current_model(model_dir)
@@ -940,6 +940,7 @@ def hydrate(
                 Product.id,
                 Product.title,
                 Product.status,
+                Product.moderation_status,
                 Product.currency,
                 Sku.id.label("sku_id"),
                 Sku.price_amount,
@@ -948,7 +949,10 @@ def hydrate(
             .join(Sku, Sku.product_id == Product.id)
             .where(Product.id.in_(product_ids), Sku.is_active.is_(True))
         ):
-            if product_row.status != ProductStatus.ACTIVE:
+            if (
+                product_row.status != ProductStatus.ACTIVE
+                or product_row.moderation_status != ModerationStatus.PUBLISHED
+            ):
                 continue
             pid = product_row.id
             skus_per_product[pid] = skus_per_product.get(pid, 0) + 1

@@ -9,10 +9,13 @@ Other domains import this module (``from reelshop.trust import service as trust`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from reelshop.trust import registry, risk
+from reelshop.catalog.models import Product
+from reelshop.trust import registry, reports, risk
+from reelshop.trust.models import ListingAssessment, ListingReport, ModerationCase
 from reelshop.trust.moderation import (
     STRIKES_TO_SUSPEND,
     active_strikes,
@@ -32,11 +35,13 @@ from reelshop.trust.risk import Assessment, BrandFacts, ListingFacts, SellerFact
 
 __all__ = [
     "STRIKES_TO_SUSPEND",
+    "CaseView",
     "active_strikes",
     "add_strike",
     "appeal_strike",
     "assess_listing",
     "case_history",
+    "case_view",
     "decide_appeal",
     "decide_case",
     "get_case",
@@ -71,4 +76,24 @@ def assess_listing(
         seller=seller or SellerFacts(),
         policy=policy or policy_from_settings(),
         similarity=risk.embedding_similarity() if semantic else None,
+    )
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: ModerationCase
+    product: Product
+    assessment: ListingAssessment | None
+    reports: list[ListingReport]
+
+
+def case_view(*, session: Session, case_id: str) -> CaseView:
+    case = get_case(session=session, case_id=case_id)
+    product = session.get(Product, case.product_id)
+    assert product is not None
+    return CaseView(
+        case=case,
+        product=product,
+        assessment=session.get(ListingAssessment, product.id),
+        reports=reports.reports_for(session=session, product_id=product.id),
     )

@@ -399,7 +399,7 @@ def create_product_submit(
     try:
         with session.begin_nested():
             product = catalog.create_product(
-                session=session, seller=seller, data=data, actor_id=seller.user_id
+                session=session, seller=seller, data=data, actor_id=seller.user_id, prescreen=True
             )
     except ProblemError as exc:
         field = _form_field(exc.extensions.get("field"))
@@ -444,6 +444,7 @@ def update_product_submit(
                 product_id=product.id,
                 data=data,
                 actor_id=seller.user_id,
+                prescreen=True,
             )
     except ProblemError as exc:
         session.expire_all()
