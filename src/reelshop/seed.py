@@ -25,6 +25,7 @@ from reelshop.checkout.seed import seed_promotions
 from reelshop.feed.monetisation_seed import seed_monetisation
 from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
+from reelshop.logistics.fulfilment_seed import seed_fulfilment, seed_performance
 from reelshop.payments.seed import seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
@@ -292,6 +293,8 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("payments", seed_payments),
     ("checkout_promotions", seed_promotions),
     ("monetisation", seed_monetisation),
+    ("fulfilment", seed_fulfilment),
+    ("performance", seed_performance),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 
