@@ -59,10 +59,13 @@ from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.rate_limits import enforce_rate_limits, make_counters
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
+from reelshop.trust.claims_api import router as claims_router
+from reelshop.trust.reviews_api import router as reviews_router
 from reelshop.trust.api import router as trust_router
 from reelshop.trust.brand_api import router as brand_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
+from reelshop.web.claim_pages import router as claim_pages_router
 from reelshop.web.delivery_pages import router as delivery_pages_router
 from reelshop.web.feed_pages import router as feed_pages_router
 from reelshop.web.fulfilment_pages import router as fulfilment_pages_router
@@ -75,6 +78,7 @@ from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.performance_pages import router as performance_pages_router
 from reelshop.web.rendering import render_error_page
+from reelshop.web.review_pages import router as review_pages_router
 from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.security_pages import router as security_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
@@ -234,6 +238,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed_router, prefix="/api/v1")
     app.include_router(feed_monetisation_router, prefix="/api/v1")
     app.include_router(analytics_router, prefix="/api/v1")
+    app.include_router(reviews_router, prefix="/api/v1")
+    app.include_router(claims_router, prefix="/api/v1")
     # Before the image media router: its /media/{key:path} would take video keys too.
     app.include_router(video_media_router)
     app.include_router(feed_pages_router)
@@ -254,6 +260,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(logistics_staff_pages_router)
     app.include_router(seller_pages_router)
     app.include_router(seller_catalog_pages_router)
+    app.include_router(review_pages_router)
+    app.include_router(claim_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import Address, User
 from reelshop.catalog import images as image_pipeline
+from reelshop.catalog.models import Product
 from reelshop.checkout import service as checkout
 from reelshop.checkout.models import Checkout, Order, OrderLine, OrderStatus
 from reelshop.checkout.orders import lock_order
@@ -363,6 +364,14 @@ def refresh_aggregates(*, session: Session, product_id: str, seller_id: str) -> 
     if seller is not None:
         seller.rating_count = int(count or 0)
         seller.rating_average = round(float(average), 2) if count else None
+
+
+def require_listed_product(*, session: Session, product_id: str) -> Product:
+    """The product if shoppers can see it (on sale and cleared by moderation)."""
+    product = session.get(Product, product_id) if looks_like("prd", product_id) else None
+    if product is None or not product.on_sale:
+        raise NotFound("no such product")
+    return product
 
 
 def product_rating(*, session: Session, product_id: str) -> ProductRating | None:

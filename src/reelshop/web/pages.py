@@ -195,7 +195,12 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
             StaffPermission.TRUST_SAFETY,
             None,
         ),
-        ("Claims", "Buyer-protection claims awaiting a decision", StaffPermission.SUPPORT, None),
+        (
+            "Claims",
+            "Buyer-protection claims awaiting a decision",
+            StaffPermission.SUPPORT,
+            "/staff/claims",
+        ),
         (
             "Logistics",
             "Delay hot-spots by lane and carrier, late dispatch, dead letters",
