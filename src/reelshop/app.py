@@ -54,6 +54,7 @@ from reelshop.payments.api import router as payments_router
 from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
 from reelshop.security import keys
 from reelshop.security.body_limit import BodySizeLimitMiddleware
+from reelshop.security.upload_cleanup import TrackingStorage, UploadCleanupMiddleware
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.rate_limits import enforce_rate_limits, make_counters
@@ -180,7 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     keys.configure(settings)
-    storage.configure(storage.storage_from_settings(settings))
+    uploads = TrackingStorage(storage.storage_from_settings(settings))
+    storage.configure(uploads)
     if settings.env == "test":
         use_cheap_hashing_for_tests()
 
@@ -312,6 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         DatabaseRequestGate, limit=SQLITE_LIMIT if settings.is_sqlite else POSTGRES_LIMIT
     )
+    app.add_middleware(UploadCleanupMiddleware, storage=uploads)
     app.add_middleware(BodySizeLimitMiddleware, default_cap=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == Environment.PRODUCTION)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
