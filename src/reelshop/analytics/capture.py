@@ -91,7 +91,7 @@ def feed_interactions(
     user_id: str,
     market_code: str,
     interactions: Sequence[FeedInteraction],
-    at: datetime,
+    occurred_at: datetime,
 ) -> int:
     """Impressions, views (with watch time) and product clicks from one events batch.
 
@@ -130,7 +130,7 @@ def feed_interactions(
         d = dims.get(product_id) if product_id else None
         recorded += events.track(
             kind,
-            at=at,
+            occurred_at=occurred_at,
             user_id=user_id,
             market=market_code,
             video_id=interaction.video_id,

@@ -52,7 +52,7 @@ SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
         ("kind", pa.string()),
-        ("at", pa.timestamp("us", tz="UTC")),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
         ("user_id", pa.string()),
         ("video_id", pa.string()),
         ("creator_id", pa.string()),
@@ -70,7 +70,7 @@ SCHEMA = pa.schema(
     ]
 )
 FIELDS = frozenset(SCHEMA.names)
-_OPTIONAL = tuple(n for n in SCHEMA.names if n not in ("event_id", "kind", "at"))
+_OPTIONAL = tuple(n for n in SCHEMA.names if n not in ("event_id", "kind", "occurred_at"))
 
 DEFAULT_CAPACITY = 200_000
 DEFAULT_BATCH = 20_000
@@ -105,7 +105,7 @@ def write_rows(root: Path, rows: list[dict[str, Any]], *, name: str) -> list[Pat
     globbing ``*.parquet`` never sees half a file."""
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_day[row["at"].strftime("%Y-%m-%d")].append(row)
+        by_day[row["occurred_at"].strftime("%Y-%m-%d")].append(row)
     written = []
     for day, day_rows in sorted(by_day.items()):
         folder = partition_dir(root, day)
@@ -159,13 +159,13 @@ class EventWriter:
         unknown = fields.keys() - FIELDS
         if unknown:
             raise ValueError(f"unknown analytics event fields: {sorted(unknown)}")
-        at = fields.get("at") or datetime.now(UTC)
+        at = fields.get("occurred_at") or datetime.now(UTC)
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         row = {name: fields.get(name) for name in _OPTIONAL}
         row["event_id"] = fields.get("event_id") or uuid4().hex
         row["kind"] = kind
-        row["at"] = at
+        row["occurred_at"] = at
         wake = False
         with self._lock:
             if len(self._buffer) >= self.capacity:

@@ -72,7 +72,7 @@ def checkout_rows(*, session: Session, order_id: str) -> list[dict[str, Any]]:
             **_base(order, line, market, dims),
             "kind": events.CHECKOUT_START,
             "event_id": f"checkout:{line.id}",
-            "at": order.placed_at,
+            "occurred_at": order.placed_at,
             "units": line.quantity,
         }
         for line in lines
@@ -112,7 +112,7 @@ def purchase_rows(*, session: Session, order_id: str) -> list[dict[str, Any]]:
                 **_base(order, line, market, dims),
                 "kind": events.PURCHASE,
                 "event_id": f"purchase:{line.id}",
-                "at": order.paid_at,
+                "occurred_at": order.paid_at,
                 "units": line.quantity,
                 "amount": share,
                 "commission": part.percent(rate).amount,
@@ -148,7 +148,7 @@ def refund_rows(*, session: Session, refund_id: str) -> list[dict[str, Any]]:
             **_base(order, line, market, dims),
             "kind": events.REFUND,
             "event_id": f"refund:{refund.id}:{line.id}",
-            "at": refund.created_at,
+            "occurred_at": refund.created_at,
             "amount": share,
         }
         for line, share in zip(lines, shares, strict=True)

@@ -87,7 +87,13 @@ def window_for(
     if grain not in GRAINS:
         raise InvalidInput("grain is day, week or month", field="grain")
     last = end or today
-    first = start or _align(last - timedelta(days=DEFAULT_SPAN_DAYS[grain] - 1), grain)
+    if start is not None:
+        first = start
+    elif grain == "month":  # the current month and the eleven before it
+        months = last.year * 12 + last.month - 1 - 11
+        first = date(months // 12, months % 12 + 1, 1)
+    else:
+        first = _align(last - timedelta(days=DEFAULT_SPAN_DAYS[grain] - 1), grain)
     if first > last:
         raise InvalidInput("the start is after the end", field="start")
     if (last - first).days + 1 > MAX_SPAN_DAYS:
@@ -223,7 +229,7 @@ SELECT
   coalesce(sum(units) FILTER (WHERE kind = 'purchase'), 0),
   coalesce(sum(commission) FILTER (WHERE kind = 'purchase'), 0),
   coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
-FROM money WHERE {where} AND at >= ? AND at < ?
+FROM money WHERE {where} AND occurred_at >= ? AND occurred_at < ?
 """
 
 
@@ -240,13 +246,13 @@ def _series(con: duckdb.DuckDBPyConnection, scope: Scope, window: Window, grain:
     where, params = scope.where()
     rows = con.execute(
         f"""
-        SELECT CAST(date_trunc('{grain}', at) AS DATE) AS bucket,
+        SELECT CAST(date_trunc('{grain}', occurred_at) AS DATE) AS bucket,
           coalesce(sum(amount) FILTER (WHERE kind = 'purchase'), 0),
           count(DISTINCT order_id) FILTER (WHERE kind = 'purchase'),
           coalesce(sum(units) FILTER (WHERE kind = 'purchase'), 0),
           coalesce(sum(commission) FILTER (WHERE kind = 'purchase'), 0),
           coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
-        FROM money WHERE {where} AND at >= ? AND at < ?
+        FROM money WHERE {where} AND occurred_at >= ? AND occurred_at < ?
         GROUP BY bucket ORDER BY bucket
         """,  # noqa: S608 - grain is one of three literals, values are parameters
         [*params, _ts(window.start), _ts(window.end)],
@@ -300,13 +306,13 @@ def _breakdown(
     rows = con.execute(
         f"""
         SELECT coalesce({column}, '(none)') AS key,
-          coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND at >= ?), 0) AS gmv,
-          count(DISTINCT order_id) FILTER (WHERE kind = 'purchase' AND at >= ?),
-          coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND at >= ?), 0),
-          coalesce(sum(commission) FILTER (WHERE kind = 'purchase' AND at >= ?), 0),
-          coalesce(sum(amount) FILTER (WHERE kind = 'refund' AND at >= ?), 0),
-          coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND at < ?), 0)
-        FROM money WHERE {where} AND at >= ? AND at < ?
+          coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND occurred_at >= ?), 0) AS gmv,
+          count(DISTINCT order_id) FILTER (WHERE kind = 'purchase' AND occurred_at >= ?),
+          coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND occurred_at >= ?), 0),
+          coalesce(sum(commission) FILTER (WHERE kind = 'purchase' AND occurred_at >= ?), 0),
+          coalesce(sum(amount) FILTER (WHERE kind = 'refund' AND occurred_at >= ?), 0),
+          coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND occurred_at < ?), 0)
+        FROM money WHERE {where} AND occurred_at >= ? AND occurred_at < ?
         GROUP BY key ORDER BY gmv DESC, key LIMIT {int(limit)}
         """,  # noqa: S608 - column is chosen from a fixed set by the caller
         [
@@ -377,7 +383,7 @@ def _funnel(con: duckdb.DuckDBPyConnection, scope: Scope, window: Window) -> Tab
     purchase_where, purchase_params = scope.where(money=False)
     purchases = con.execute(
         f"SELECT count(*) FROM money WHERE kind = 'purchase' AND {purchase_where} "  # noqa: S608
-        "AND at >= ? AND at < ?",
+        "AND occurred_at >= ? AND occurred_at < ?",
         [*purchase_params, _ts(window.start), _ts(window.end)],
     ).fetchone()
     counts["purchase"] = purchases[0] if purchases else 0
@@ -726,7 +732,7 @@ def _grouped(
           coalesce(sum(units) FILTER (WHERE kind = 'purchase'), 0),
           count(DISTINCT order_id) FILTER (WHERE kind = 'purchase'),
           coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
-        FROM money WHERE {where} AND {column} IS NOT NULL AND at >= ? AND at < ?
+        FROM money WHERE {where} AND {column} IS NOT NULL AND occurred_at >= ? AND occurred_at < ?
         GROUP BY key ORDER BY gmv DESC, key LIMIT {int(limit)}
         """,  # noqa: S608 - column is chosen from a fixed set below
         [*params, _ts(window.start), _ts(window.end)],

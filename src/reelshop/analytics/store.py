@@ -49,6 +49,10 @@ def _ts(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 @contextmanager
 def events_view(root: Path, start: date, end: date) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection with views ``ev`` (every event in [start, end)) and ``money``
@@ -58,17 +62,21 @@ def events_view(root: Path, start: date, end: date) -> Iterator[duckdb.DuckDBPyC
         con.execute("SET TimeZone = 'UTC'")
         files = day_files(root, start, end)
         if files:
+            # A view cannot take parameters: the file names are ours (folder listing),
+            # quoted as SQL string literals; the bounds are dates.
+            listed = ", ".join(_literal(f) for f in files)
             con.execute(
-                "CREATE TEMP VIEW ev AS SELECT * FROM read_parquet(?, union_by_name = true) "
-                "WHERE at >= ? AND at < ?",
-                [files, _ts(start), _ts(end)],
+                f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet([{listed}], "  # noqa: S608
+                "union_by_name = true) "
+                f"WHERE occurred_at >= TIMESTAMPTZ '{_ts(start).isoformat()}' "
+                f"AND occurred_at < TIMESTAMPTZ '{_ts(end).isoformat()}'"
             )
         else:
             con.register("empty_events", SCHEMA.empty_table())
             con.execute("CREATE TEMP VIEW ev AS SELECT * FROM empty_events")
         con.execute(
             "CREATE TEMP TABLE money AS SELECT * FROM ev WHERE kind IN ('purchase', 'refund') "
-            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at) = 1"
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1"
         )
         yield con
     finally:
@@ -116,13 +124,12 @@ def compact(root: Path, *, today: date | None = None, min_files: int = 2) -> Com
             os.close(fd)
             con = duckdb.connect()
             try:
-                result = con.execute(
-                    "SELECT * FROM read_parquet(?, union_by_name = true) "
-                    "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at) = 1 "
-                    "ORDER BY at",
-                    [[str(p) for p in inputs]],
-                )
-                table: Any = result.to_arrow_table()
+                listed = ", ".join(_literal(str(p)) for p in inputs)
+                table: Any = con.sql(
+                    f"SELECT * FROM read_parquet([{listed}], union_by_name = true) "  # noqa: S608
+                    "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1 "
+                    "ORDER BY occurred_at"
+                ).to_arrow_table()
             finally:
                 con.close()
             table = table.select(SCHEMA.names).cast(SCHEMA)
