@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelshop.config import Settings
 from reelshop.db import unit_of_work
+from reelshop.logistics import promise_jobs  # noqa: F401 - registers the handlers run here
+from reelshop.notifications import jobs  # noqa: F401 - registers the email handler
 from reelshop.outbox.models import OutboxEvent, OutboxStatus
 from reelshop.outbox.relay import deliver
 
