@@ -51,8 +51,10 @@ from reelshop.money import MoneyError
 from reelshop.notifications.api import router as notifications_router
 from reelshop.observability import Metrics, RequestContextMiddleware, configure_logging
 from reelshop.payments.api import router as payments_router
+from reelshop.privacy.api import router as privacy_router
 from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestGate
-from reelshop.security import keys
+from reelshop.security import keys, permissions
+from reelshop.security.audit_api import router as audit_router
 from reelshop.security.body_limit import BodySizeLimitMiddleware
 from reelshop.security.upload_cleanup import TrackingStorage, UploadCleanupMiddleware
 from reelshop.security.headers import SecurityHeadersMiddleware
@@ -60,11 +62,12 @@ from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.rate_limits import enforce_rate_limits, make_counters
 from reelshop.security.sessions import SessionCodec
 from reelshop.sellers.api import router as sellers_router
-from reelshop.trust.claims_api import router as claims_router
-from reelshop.trust.reviews_api import router as reviews_router
 from reelshop.trust.api import router as trust_router
 from reelshop.trust.brand_api import router as brand_router
+from reelshop.trust.claims_api import router as claims_router
+from reelshop.trust.reviews_api import router as reviews_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
+from reelshop.web.audit_pages import router as audit_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.claim_pages import router as claim_pages_router
 from reelshop.web.delivery_pages import router as delivery_pages_router
@@ -78,10 +81,11 @@ from reelshop.web.notification_pages import router as notification_pages_router
 from reelshop.web.pages import router as pages_router
 from reelshop.web.payment_pages import router as payment_pages_router
 from reelshop.web.performance_pages import router as performance_pages_router
+from reelshop.web.privacy_pages import router as privacy_pages_router
 from reelshop.web.rendering import render_error_page
 from reelshop.web.review_pages import router as review_pages_router
-from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.security_pages import router as security_pages_router
+from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_router
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.studio_pages import router as studio_pages_router
@@ -264,6 +268,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(seller_catalog_pages_router)
     app.include_router(review_pages_router)
     app.include_router(claim_pages_router)
+    app.include_router(privacy_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
+    app.include_router(privacy_pages_router)
+    app.include_router(audit_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
@@ -318,4 +326,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, default_cap=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == Environment.PRODUCTION)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, router_app=app)
+    permissions.check_declared(app)
     return app

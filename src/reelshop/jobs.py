@@ -11,6 +11,7 @@ from reelshop.logistics import jobs as logistics_jobs
 from reelshop.logistics import promise_jobs as logistics_promise_jobs
 from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
+from reelshop.privacy import jobs as privacy_jobs
 from reelshop.sellers import jobs as sellers_jobs
 from reelshop.trust import jobs as trust_jobs
 from reelshop.trust import protection_jobs as trust_protection_jobs
@@ -22,11 +23,12 @@ __all__ = [
     "catalog_search_jobs",
     "checkout_jobs",
     "feed_jobs",
+    "logistics_fulfilment_jobs",
     "logistics_jobs",
     "logistics_promise_jobs",
-    "logistics_fulfilment_jobs",
     "notifications_jobs",
     "payments_jobs",
+    "privacy_jobs",
     "sellers_jobs",
     "trust_jobs",
     "trust_protection_jobs",

@@ -180,11 +180,24 @@ class Callers:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self.headers: dict[str, dict[str, str]] = {"anonymous": {}}
+        self.user_ids: dict[str, str] = {}
         with unit_of_work(factory) as session:
             for role in ROLE_NAMES[1:]:
                 user = self._account(session, role)
+                self.user_ids[role] = user.id
                 secret = accounts.create_api_token(session=session, user=user, name=role).secret
                 self.headers[role] = {"Authorization": f"Bearer {secret}"}
+
+    def renew(self, role: str) -> dict[str, str]:
+        """A fresh token for the same account (after a call that may have ended the last)."""
+        if role == "anonymous":
+            return {}
+        with unit_of_work(self.factory) as session:
+            user = session.get(User, self.user_ids[role])
+            assert user is not None
+            secret = accounts.create_api_token(session=session, user=user, name="renewed").secret
+        self.headers[role] = {"Authorization": f"Bearer {secret}"}
+        return self.headers[role]
 
     @staticmethod
     def _account(session: Session, role: str) -> User:

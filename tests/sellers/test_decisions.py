@@ -224,7 +224,7 @@ def test_queue_is_oldest_first_and_filters(client: TestClient, session: Session)
 def test_unknown_ids_are_404(client: TestClient, session: Session) -> None:
     _, headers = trust_staff(client, session)
     for path in (
-        "/api/v1/staff/seller-applications/apl_nope",
+        "/api/v1/staff/seller-applications/apl_nope?reason=kyc_review",
         "/api/v1/sellers/sel_nope",
     ):
         assert client.get(path, headers=headers).status_code == 404

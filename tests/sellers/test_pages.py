@@ -108,7 +108,9 @@ def test_staff_review_console(app: Any, client: TestClient, session: Session) ->
     filtered = client.get("/staff/sellers/applications?country=US")
     assert "Lumi Electronics" not in filtered.text
 
-    page = client.get(f"/staff/sellers/applications/{application.id}")
+    asked = client.get(f"/staff/sellers/applications/{application.id}")
+    assert asked.status_code == 400 and "91440300MA5F8XK21Q" not in asked.text
+    page = client.get(f"/staff/sellers/applications/{application.id}?reason=kyc_review")
     assert page.status_code == 200
     assert "91440300MA5F8XK21Q" in page.text and "Business licence" in page.text
     doc = re.search(r'href="(/staff/sellers/applications/[^"]+/documents/[^"]+)"', page.text)

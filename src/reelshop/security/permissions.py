@@ -80,6 +80,21 @@ class Resource(StrEnum):
     AUDIT_LOG = "audit_log"
     TWO_FACTOR = "two_factor"
     NOTIFICATION = "notification"
+    FULFILMENT = "fulfilment"  # platform warehouse: inbound stock, fees, picking
+    SELLER_PERFORMANCE = "seller_performance"
+    SELLER_ANALYTICS = "seller_analytics"
+    PLATFORM_ANALYTICS = "platform_analytics"
+    OPS_DASHBOARD = "ops_dashboard"
+    DELIVERY_ESTIMATE = "delivery_estimate"
+    LISTING_REPORT = "listing_report"
+    MODERATION_CASE = "moderation_case"
+    STRIKE = "strike"
+    BRAND = "brand"  # a brand's registry entry; its owners are accounts staff recorded
+    BRAND_COMPLAINT = "brand_complaint"
+    BRAND_AUTHORISATION = "brand_authorisation"
+    REVIEW = "review"  # published reviews are public; writing one is the reviewer's
+    CLAIM = "claim"
+    CLAIM_EVIDENCE = "claim_evidence"
 
 
 class Ownership(IntEnum):
@@ -110,6 +125,9 @@ STAFF_ONLY: frozenset[Resource] = frozenset(
         Resource.FINANCE_REPORT,
         Resource.SELLER_INVITATION,
         Resource.AUDIT_LOG,
+        Resource.PLATFORM_ANALYTICS,
+        Resource.OPS_DASHBOARD,
+        Resource.MODERATION_CASE,
     }
 )
 # Somebody's own things: outside staff, a grant on them never reaches ``ANY``.
@@ -139,6 +157,15 @@ OWNED: frozenset[Resource] = frozenset(
         Resource.AD_CAMPAIGN,
         Resource.TWO_FACTOR,
         Resource.NOTIFICATION,
+        Resource.FULFILMENT,
+        Resource.SELLER_PERFORMANCE,
+        Resource.SELLER_ANALYTICS,
+        Resource.LISTING_REPORT,
+        Resource.STRIKE,
+        Resource.BRAND_COMPLAINT,
+        Resource.BRAND_AUTHORISATION,
+        Resource.CLAIM,
+        Resource.CLAIM_EVIDENCE,
     }
 )
 
@@ -168,6 +195,8 @@ _MATRIX: dict[str, dict[Grant, Ownership]] = {
         ((R,), Resource.LISTING, ANY),
         ((R,), Resource.SELLER_PUBLIC, ANY),
         ((C,), Resource.WEBHOOK, ANY),
+        ((R,), Resource.DELIVERY_ESTIMATE, ANY),
+        ((R,), Resource.REVIEW, ANY),
     ),
     SHOPPER: _grants(
         ((D,), Resource.SESSION, OWN),
@@ -189,6 +218,15 @@ _MATRIX: dict[str, dict[Grant, Ownership]] = {
         ((R,), Resource.AFFILIATE_RATE, ANY),
         ((R, C, U, D), Resource.TWO_FACTOR, OWN),
         ((R, U), Resource.NOTIFICATION, OWN),
+        ((C,), Resource.LISTING_REPORT, OWN),
+        ((C, U), Resource.REVIEW, OWN),
+        ((C, R), Resource.CLAIM, OWN),
+        ((C,), Resource.CLAIM_EVIDENCE, OWN),
+        # Any account may speak for a brand once trust & safety record it as an owner:
+        # the brand-owner routes reach only the brands the caller owns.
+        ((R, U), Resource.BRAND, OWN),
+        ((C, R), Resource.BRAND_COMPLAINT, OWN),
+        ((R, X), Resource.BRAND_AUTHORISATION, OWN),
     ),
     SELLER: _grants(
         ((R, U), Resource.ORDER, SHOP),
@@ -202,6 +240,14 @@ _MATRIX: dict[str, dict[Grant, Ownership]] = {
         ((C,), Resource.VIDEO, OWN),
         ((U,), Resource.AFFILIATE_RATE, SHOP),
         ((R, C, U), Resource.AD_CAMPAIGN, SHOP),
+        ((R, C), Resource.FULFILMENT, SHOP),
+        ((R,), Resource.SELLER_PERFORMANCE, SHOP),
+        ((R, U), Resource.SELLER_ANALYTICS, SHOP),
+        ((R, C), Resource.STRIKE, SHOP),
+        ((R, C), Resource.BRAND_AUTHORISATION, SHOP),
+        ((U,), Resource.REVIEW, SHOP),  # answering a review of the shop
+        ((R, U), Resource.CLAIM, SHOP),
+        ((C,), Resource.CLAIM_EVIDENCE, SHOP),
     ),
     CREATOR: _grants(
         ((C,), Resource.VIDEO, OWN),
@@ -212,11 +258,20 @@ _MATRIX: dict[str, dict[Grant, Ownership]] = {
         ((R, X), Resource.SELLER_APPLICATION, ANY),
         ((R,), Resource.KYC_DOCUMENT, ANY),
         ((R, C, U), Resource.SELLER_INVITATION, ANY),
+        ((R, X), Resource.MODERATION_CASE, ANY),
+        ((R, X), Resource.STRIKE, ANY),
+        ((R, C, U), Resource.BRAND, ANY),
+        ((R, X), Resource.BRAND_COMPLAINT, ANY),
+        ((X,), Resource.BRAND_AUTHORISATION, ANY),
+        ((R, X), Resource.REVIEW, ANY),
     ),
     "staff:support": _grants(
         ((R,), Resource.ORDER, ANY),
         ((R,), Resource.SHIPMENT, ANY),
         ((R,), Resource.ADDRESS, ANY),
+        ((R, U), Resource.FULFILMENT, ANY),
+        ((R,), Resource.OPS_DASHBOARD, ANY),
+        ((R, X), Resource.CLAIM, ANY),
     ),
     "staff:finance": _grants(
         ((C, X), Resource.REFUND, ANY),
@@ -224,6 +279,7 @@ _MATRIX: dict[str, dict[Grant, Ownership]] = {
         ((R,), Resource.PAYOUT, ANY),
         ((C,), Resource.PLATFORM_VOUCHER, ANY),
         ((C,), Resource.PLATFORM_FLASH_DEAL, ANY),
+        ((R, U), Resource.PLATFORM_ANALYTICS, ANY),
     ),
     "staff:admin": _grants(
         ((R,), Resource.AUDIT_LOG, ANY),
@@ -384,6 +440,81 @@ ROUTES: dict[tuple[str, str], Grant] = {
     ("GET", "/api/v1/notifications"): (R, Resource.NOTIFICATION),
     ("POST", "/api/v1/notifications/{notification_id}/read"): (U, Resource.NOTIFICATION),
     ("POST", "/api/v1/notifications/read-all"): (U, Resource.NOTIFICATION),
+    # Fulfilment, performance, delivery estimates, trust & safety, brands, reviews,
+    # claims and analytics (added while those domains were being built).
+    ("POST", "/api/v1/seller/fulfilment/inbound-shipments"): (C, Resource.FULFILMENT),
+    ("GET", "/api/v1/seller/fulfilment/inbound-shipments"): (R, Resource.FULFILMENT),
+    ("GET", "/api/v1/seller/fulfilment/fees"): (R, Resource.FULFILMENT),
+    ("POST", "/api/v1/staff/fulfilment/inbound-shipments/{inbound_id}/receive"): (
+        U,
+        Resource.FULFILMENT,
+    ),
+    ("POST", "/api/v1/staff/fulfilment/orders/{order_id}/ship"): (U, Resource.FULFILMENT),
+    ("GET", "/api/v1/checkout/landed-cost"): (R, Resource.CART),
+    ("GET", "/api/v1/seller/performance"): (R, Resource.SELLER_PERFORMANCE),
+    ("GET", "/api/v1/seller/performance/history"): (R, Resource.SELLER_PERFORMANCE),
+    ("POST", "/api/v1/products/{product_id}/reports"): (C, Resource.LISTING_REPORT),
+    ("GET", "/api/v1/trust/cases"): (R, Resource.MODERATION_CASE),
+    ("GET", "/api/v1/trust/cases/{case_id}"): (R, Resource.MODERATION_CASE),
+    ("POST", "/api/v1/trust/cases/{case_id}/decision"): (X, Resource.MODERATION_CASE),
+    ("GET", "/api/v1/trust/appeals"): (R, Resource.STRIKE),
+    ("POST", "/api/v1/trust/appeals/{appeal_id}/decision"): (X, Resource.STRIKE),
+    ("GET", "/api/v1/seller/strikes"): (R, Resource.STRIKE),
+    ("POST", "/api/v1/seller/strikes/{strike_id}/appeal"): (C, Resource.STRIKE),
+    ("POST", "/api/v1/trust/brands"): (C, Resource.BRAND),
+    ("GET", "/api/v1/trust/brands"): (R, Resource.BRAND),
+    ("POST", "/api/v1/trust/brands/{brand_id}/owners"): (U, Resource.BRAND),
+    ("GET", "/api/v1/trust/complaints"): (R, Resource.BRAND_COMPLAINT),
+    ("POST", "/api/v1/trust/complaints/{complaint_id}/decision"): (X, Resource.BRAND_COMPLAINT),
+    ("POST", "/api/v1/trust/brand-authorisations/{authorisation_id}/decision"): (
+        X,
+        Resource.BRAND_AUTHORISATION,
+    ),
+    ("GET", "/api/v1/brand-owner/brands"): (R, Resource.BRAND),
+    ("GET", "/api/v1/brand-owner/brands/{brand_id}"): (R, Resource.BRAND),
+    ("PUT", "/api/v1/brand-owner/brands/{brand_id}/marks"): (U, Resource.BRAND),
+    ("POST", "/api/v1/brand-owner/brands/{brand_id}/price-ranges"): (U, Resource.BRAND),
+    ("POST", "/api/v1/brand-owner/brands/{brand_id}/images"): (U, Resource.BRAND),
+    ("GET", "/api/v1/brand-owner/brands/{brand_id}/mentions"): (R, Resource.BRAND),
+    ("POST", "/api/v1/brand-owner/brands/{brand_id}/complaints"): (C, Resource.BRAND_COMPLAINT),
+    ("GET", "/api/v1/brand-owner/brands/{brand_id}/complaints"): (R, Resource.BRAND_COMPLAINT),
+    ("GET", "/api/v1/brand-owner/brands/{brand_id}/authorisations"): (
+        R,
+        Resource.BRAND_AUTHORISATION,
+    ),
+    ("POST", "/api/v1/brand-owner/authorisations/{authorisation_id}/decision"): (
+        X,
+        Resource.BRAND_AUTHORISATION,
+    ),
+    ("GET", "/api/v1/seller/brand-authorisations"): (R, Resource.BRAND_AUTHORISATION),
+    ("POST", "/api/v1/seller/brand-authorisations"): (C, Resource.BRAND_AUTHORISATION),
+    ("GET", "/api/v1/delivery-estimate"): (R, Resource.DELIVERY_ESTIMATE),
+    ("GET", "/api/v1/orders/{order_id}/delivery-estimate"): (R, Resource.ORDER),
+    ("GET", "/api/v1/staff/logistics/dashboard"): (R, Resource.OPS_DASHBOARD),
+    ("GET", "/api/v1/analytics/gmv"): (R, Resource.PLATFORM_ANALYTICS),
+    ("GET", "/api/v1/analytics/gmv/tables/{name}.csv"): (R, Resource.PLATFORM_ANALYTICS),
+    ("PUT", "/api/v1/analytics/targets/{year}"): (U, Resource.PLATFORM_ANALYTICS),
+    ("GET", "/api/v1/seller/analytics"): (R, Resource.SELLER_ANALYTICS),
+    ("GET", "/api/v1/seller/analytics/tables/{name}.csv"): (R, Resource.SELLER_ANALYTICS),
+    ("PUT", "/api/v1/seller/analytics/targets/{year}/{month}"): (U, Resource.SELLER_ANALYTICS),
+    ("GET", "/api/v1/products/{product_id}/reviews"): (R, Resource.REVIEW),
+    ("POST", "/api/v1/reviews"): (C, Resource.REVIEW),
+    ("PATCH", "/api/v1/reviews/{review_id}"): (U, Resource.REVIEW),
+    ("POST", "/api/v1/reviews/{review_id}/photos"): (U, Resource.REVIEW),
+    ("POST", "/api/v1/seller/reviews/{review_id}/answer"): (U, Resource.REVIEW),
+    ("GET", "/api/v1/staff/reviews/held"): (R, Resource.REVIEW),
+    ("POST", "/api/v1/staff/reviews/{review_id}/moderation"): (X, Resource.REVIEW),
+    ("POST", "/api/v1/orders/{order_id}/claims"): (C, Resource.CLAIM),
+    ("GET", "/api/v1/claims"): (R, Resource.CLAIM),
+    ("GET", "/api/v1/claims/{claim_id}"): (R, Resource.CLAIM),
+    ("POST", "/api/v1/claims/{claim_id}/evidence"): (C, Resource.CLAIM_EVIDENCE),
+    ("GET", "/api/v1/seller/claims"): (R, Resource.CLAIM),
+    ("GET", "/api/v1/seller/claims/{claim_id}"): (R, Resource.CLAIM),
+    ("POST", "/api/v1/seller/claims/{claim_id}/response"): (U, Resource.CLAIM),
+    ("POST", "/api/v1/seller/claims/{claim_id}/evidence"): (C, Resource.CLAIM_EVIDENCE),
+    ("GET", "/api/v1/staff/claims"): (R, Resource.CLAIM),
+    ("GET", "/api/v1/staff/claims/{claim_id}"): (R, Resource.CLAIM),
+    ("POST", "/api/v1/staff/claims/{claim_id}/decision"): (X, Resource.CLAIM),
 }
 
 
@@ -443,13 +574,23 @@ def enforce(request: Request, principal: Principal | None) -> None:
 
 def require(action: Action, resource: Resource) -> Callable[..., Principal]:
     """A route dependency for new routes: the caller, once the matrix grants them."""
+    import inspect
+
     from reelshop.security.authz import CurrentPrincipal
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    def dependency(principal: Principal) -> Principal:
         if reach(roles_of(principal), action, resource) is None:
             raise Forbidden(
                 f"your account may not {action.value} {resource.value.replace('_', ' ')}"
             )
         return principal
 
+    # authz imports this module, so the parameter's type is attached here, resolved.
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "principal", inspect.Parameter.KEYWORD_ONLY, annotation=CurrentPrincipal
+            )
+        ]
+    )
     return dependency

@@ -17,6 +17,7 @@ from reelshop.security.authz import (
     SellerPrincipal,
     require_staff,
 )
+from reelshop.security.pii_access import AccessReason, parse_reason, record_read
 from reelshop.sellers import service as sellers
 from reelshop.sellers.documents import MAX_DOCUMENT_BYTES
 from reelshop.sellers.models import DocumentKind, SellerDocument, SellerInvitation
@@ -193,15 +194,34 @@ def resubmit_application(
     summary="Download a document (its applicant or trust & safety staff only)",
 )
 def download_document(
-    application_id: str, document_id: str, principal: CurrentPrincipal, session: DbSession
+    application_id: str,
+    document_id: str,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    reason: Annotated[
+        str | None, Query(max_length=40, description="Staff only: why (audited)")
+    ] = None,
 ) -> Response:
+    reviewer = principal.is_staff_with(StaffPermission.TRUST_SAFETY)
+    own = sellers.application_for_user(session=session, user_id=principal.id)
+    staff_read = reviewer and (own is None or own.id != application_id)
+    given = parse_reason(reason) if staff_read else None
     document, data = sellers.open_document(
         session=session,
         viewer=principal.user,
         application_id=application_id,
         document_id=document_id,
-        reviewer=principal.is_staff_with(StaffPermission.TRUST_SAFETY),
+        reviewer=reviewer,
     )
+    if given is not None:
+        record_read(
+            session=session,
+            staff_id=principal.id,
+            target_type="seller_document",
+            target_id=document.id,
+            reason=given,
+            fields=["document"],
+        )
     return document_response(document, data)
 
 
@@ -233,10 +253,19 @@ def review_queue(
     summary="An application with its documents and decision history",
 )
 def staff_get_application(
-    application_id: str, principal: TrustSafetyPrincipal, session: DbSession
+    application_id: str, principal: TrustSafetyPrincipal, session: DbSession, reason: AccessReason
 ) -> ApplicationOut:
     application = sellers.get_application(
         session=session, application_id=application_id, viewer=principal.user, reviewer=True
+    )
+    record_read(
+        session=session,
+        staff_id=principal.id,
+        target_type="seller_application",
+        target_id=application.id,
+        reason=reason,
+        fields=["legal_name", "registration_number", "documents"],
+        subject_user_id=application.user_id,
     )
     return ApplicationOut.model_validate(application)
 

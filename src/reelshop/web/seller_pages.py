@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,9 +20,11 @@ from reelshop.security.authz import (
     SellerPrincipal,
     require_staff,
 )
+from reelshop.security.pii_access import AccessReason, Reason, parse_reason, record_read
 from reelshop.sellers import service as sellers
 from reelshop.sellers.api import apply_url, collect_uploads, document_response
 from reelshop.sellers.models import REVIEWABLE, ApplicationStatus, SellerApplication
+from reelshop.web.audit_pages import reason_required_page
 from reelshop.web.rendering import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -241,9 +243,19 @@ def _staff_application_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    reason: Reason = Reason.KYC_REVIEW,
 ) -> Response:
     application = sellers.get_application(
         session=session, application_id=application_id, viewer=principal.user, reviewer=True
+    )
+    record_read(
+        session=session,
+        staff_id=principal.id,
+        target_type="seller_application",
+        target_id=application.id,
+        reason=reason,
+        fields=["legal_name", "registration_number", "documents"],
+        subject_user_id=application.user_id,
     )
     names = sellers.actor_names(
         session=session, user_ids={d.actor_id for d in application.decisions}
@@ -256,6 +268,7 @@ def _staff_application_page(
             "actor_names": names,
             "error": error,
             "reviewable": application.status in REVIEWABLE,
+            "reason": reason.value,
         },
         status_code=status_code,
     )
@@ -263,9 +276,17 @@ def _staff_application_page(
 
 @router.get("/staff/sellers/applications/{application_id}", response_class=HTMLResponse)
 def staff_application(
-    request: Request, application_id: str, principal: ReviewerPrincipal, session: DbSession
+    request: Request,
+    application_id: str,
+    principal: ReviewerPrincipal,
+    session: DbSession,
+    reason: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    return _staff_application_page(request, session, principal, application_id)
+    try:
+        given = parse_reason(reason)
+    except ProblemError as exc:
+        return reason_required_page(request, exc)
+    return _staff_application_page(request, session, principal, application_id, reason=given)
 
 
 def _decided(
@@ -276,7 +297,10 @@ def _decided(
     exc: ProblemError | None,
 ) -> Response:
     if exc is None:
-        return RedirectResponse(f"/staff/sellers/applications/{application_id}", status_code=303)
+        return RedirectResponse(
+            f"/staff/sellers/applications/{application_id}?reason={Reason.KYC_REVIEW.value}",
+            status_code=303,
+        )
     session.rollback()
     return _staff_application_page(
         request, session, principal, application_id, error=exc.detail, status_code=exc.status
@@ -344,7 +368,11 @@ def staff_request_information(
 
 @router.get("/staff/sellers/applications/{application_id}/documents/{document_id}")
 def staff_document(
-    application_id: str, document_id: str, principal: ReviewerPrincipal, session: DbSession
+    application_id: str,
+    document_id: str,
+    principal: ReviewerPrincipal,
+    session: DbSession,
+    reason: AccessReason,
 ) -> Response:
     document, data = sellers.open_document(
         session=session,
@@ -352,6 +380,14 @@ def staff_document(
         application_id=application_id,
         document_id=document_id,
         reviewer=True,
+    )
+    record_read(
+        session=session,
+        staff_id=principal.id,
+        target_type="seller_document",
+        target_id=document.id,
+        reason=reason,
+        fields=["document"],
     )
     return document_response(document, data)
 
