@@ -48,7 +48,7 @@ def test_hidden_listing_leaves_every_shopper_path(
     shop = make_shop(session, title="Zephyrine wireless earbuds")
     product_id, sku_id = shop.product.id, shop.sku_id
     index_products(session=session, product_ids=[product_id])
-    shopper_id, headers = shopper_headers(session, client)
+    _shopper_id, headers = shopper_headers(session, client)
     creator = make_user(session)
     video = add_video(session, author_user_id=creator.id, product_id=product_id)
     session.commit()
@@ -68,7 +68,7 @@ def test_hidden_listing_leaves_every_shopper_path(
     assert client.get(f"/products/{product_id}").status_code == 404
     r = place(client, headers)
     assert r.status_code in (409, 422), r.text  # the line already in the cart cannot be bought
-    other_id, other_headers = shopper_headers(session, client)
+    _other_id, other_headers = shopper_headers(session, client)
     assert add(client, other_headers, sku_id, 1).status_code in (404, 409, 422)
     cards = feed.hydrate(session=session, video_ids=[video.id], reasons={})
     assert not cards or not cards[0].products

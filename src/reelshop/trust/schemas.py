@@ -20,7 +20,7 @@ from reelshop.trust.models import (
     StrikeAppeal,
 )
 
-Note = Field(min_length=0, max_length=2000)
+Note = Field(default="", max_length=2000)
 
 
 class ReportIn(BaseModel):
