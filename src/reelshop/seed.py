@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
+from reelshop.analytics.seed import seed_analytics
 from reelshop.catalog.search_index import seed_search_index
 from reelshop.catalog.seed import seed_catalog
 from reelshop.checkout.seed import seed_promotions
@@ -26,12 +27,15 @@ from reelshop.feed.monetisation_seed import seed_monetisation
 from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.logistics.fulfilment_seed import seed_fulfilment, seed_performance
+from reelshop.logistics.promise_seed import seed_logistics_history
 from reelshop.payments.seed import seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
 from reelshop.sellers.seed import seed_seller_vetting
 from reelshop.sellers.service import FALLBACK_CATEGORIES
+from reelshop.trust.claims_seed import seed_claims
+from reelshop.trust.reviews_seed import seed_reviews
 
 DEMO_PASSWORD = "reelshop-demo-2026"  # noqa: S105 - published demo credential
 
@@ -295,6 +299,10 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("monetisation", seed_monetisation),
     ("fulfilment", seed_fulfilment),
     ("performance", seed_performance),
+    ("analytics", seed_analytics),
+    ("logistics_history", seed_logistics_history),
+    ("reviews", seed_reviews),
+    ("claims", seed_claims),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 
-from reelshop.analytics.events import SCHEMA, events_dir, partition_dir
+from reelshop.analytics.events import SCHEMA, events_dir, partition_dir, write_table
 
 log = logging.getLogger("reelshop.analytics.store")
 
@@ -135,7 +134,7 @@ def compact(root: Path, *, today: date | None = None, min_files: int = 2) -> Com
             table = table.select(SCHEMA.names).cast(SCHEMA)
             name = f"compacted-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
             temporary = folder / f".{name}.parquet.tmp"
-            pq.write_table(table, temporary, compression="zstd")
+            write_table(table, temporary)
             os.replace(temporary, folder / f"{name}.parquet")
             for path in inputs:
                 path.unlink(missing_ok=True)
