@@ -28,6 +28,7 @@ from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.logistics.fulfilment_seed import seed_fulfilment, seed_performance
 from reelshop.logistics.promise_seed import seed_logistics_history
+from reelshop.logistics.promise_seed import seed_logistics_history
 from reelshop.payments.seed import seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
@@ -303,6 +304,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("logistics_history", seed_logistics_history),
     ("reviews", seed_reviews),
     ("claims", seed_claims),
+    ("logistics_history", seed_logistics_history),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 
