@@ -230,3 +230,52 @@ def test_performance_page_and_api(session: Session, client: TestClient) -> None:
         ).status_code
         == 403
     )
+
+
+def test_restricted_shop_takes_only_its_daily_cap_at_checkout(session: Session) -> None:
+    from datetime import timedelta as td
+
+    from reelshop.checkout import cart as carts
+    from reelshop.checkout import service as checkout
+    from reelshop.logistics.order_caps import SellerOrderCapReached
+    from reelshop.logistics.performance_models import PerformancePolicy
+    from tests.factories import make_product
+
+    _, seller = make_seller(session, commit=False)
+    product = make_product(session, seller=seller, stock=10, commit=False)
+    policy = session.get(PerformancePolicy, "US")
+    assert policy is not None
+    policy.restricted_daily_order_cap = 1
+    session.add(
+        SellerPerformanceSnapshot(
+            seller_id=seller.id,
+            market_code="US",
+            day=utcnow().date(),
+            computed_at=utcnow(),
+            delivered_orders=40,
+            eligible=True,
+            metrics={},
+            score=2.5,
+            standing=Standing.RESTRICTED,
+        )
+    )
+    shoppers = [make_user(session, commit=False) for _ in range(2)]
+    session.commit()
+    assert performance.daily_order_cap(session=session, seller_id=seller.id) == 1
+    address = checkout.AddressInput("Ada", "1 Main St", "Austin", "TX", "78701", "US")
+    for shopper in shoppers:
+        carts.add_line(session=session, shopper=shopper, sku_id=product.skus[0].id, quantity=1)
+    session.commit()
+    checkout.place_checkout(
+        session=session, shopper=shoppers[0], address=address, reservation_ttl=td(minutes=5)
+    )
+    session.commit()
+    with pytest.raises(SellerOrderCapReached, match="cannot take more orders today"):
+        checkout.place_checkout(
+            session=session, shopper=shoppers[1], address=address, reservation_ttl=td(minutes=5)
+        )
+    session.rollback()
+    snap = session.scalars(select(SellerPerformanceSnapshot)).one()
+    snap.standing = Standing.GOOD
+    session.commit()
+    assert performance.daily_order_cap(session=session, seller_id=seller.id) is None

@@ -45,6 +45,7 @@ from reelshop.feed import affiliates
 from reelshop.ids import looks_like, new_id
 from reelshop.inventory import service as inventory
 from reelshop.inventory.models import AdjustmentReason
+from reelshop.logistics import order_caps
 from reelshop.money import Money
 from reelshop.outbox.service import emit
 
@@ -355,6 +356,8 @@ def place_checkout(
     currency = review.currencies[0]
     snapshot = _address_snapshot(session, shopper, address_id, address)
     groups = review.by_seller()
+    for seller_id in groups:  # a restricted or suspended shop's daily order cap
+        order_caps.refuse_over_daily_cap(session=session, seller_id=seller_id, now=now)
     choices = dict.fromkeys(groups, ShippingMethod.STANDARD.value)
     for seller_id, method in (shipping or {}).items():
         if seller_id not in groups:

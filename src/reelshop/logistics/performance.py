@@ -18,12 +18,13 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelshop.checkout.models import Checkout, Order, OrderStatus, ShippingRate
 from reelshop.db import insert_on_conflict, utcnow
 from reelshop.ids import new_id
+from reelshop.logistics import order_caps
 from reelshop.logistics.fulfilment_models import PlatformFulfilledOrder
 from reelshop.logistics.models import ShipByDeadline, Shipment
 from reelshop.logistics.performance_models import PerformancePolicy, SellerPerformanceSnapshot
@@ -440,26 +441,5 @@ def latest(*, session: Session, seller_id: str) -> SellerPerformanceSnapshot | N
 
 
 def daily_order_cap(*, session: Session, seller_id: str) -> int | None:
-    """How many orders a day the seller may take now: None (no cap), the market's cap when
-    restricted, 0 when suspended. The hook checkout would call; not enforced yet."""
-    row = latest(session=session, seller_id=seller_id)
-    if row is None:
-        return None
-    if row.standing == Standing.SUSPENDED:
-        return 0
-    if row.standing == Standing.RESTRICTED:
-        return policy_for(session=session, market_code=row.market_code).restricted_daily_order_cap
-    return None
-
-
-def orders_today(*, session: Session, seller_id: str, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Order)
-            .where(Order.seller_id == seller_id, Order.placed_at >= start)
-        )
-        or 0
-    )
+    """See :func:`order_caps.daily_order_cap` (checkout enforces it through that module)."""
+    return order_caps.daily_order_cap(session=session, seller_id=seller_id)
