@@ -89,16 +89,19 @@ def _open_case(
     now: datetime,
 ) -> DelayCase | None:
     window = estimates.parcel_window(
-        session=session, shipment=shipment, market_code=market_code, now=now
+        session=session, shipment=shipment, market_code=market_code, now=now, clamp=False
     )
     if window is None:
         return None
-    if reason == DelayReason.STALLED and window.earliest < now:
-        # The parcel is stuck where it is: count what is left from now.
-        zone = estimates.market_zone(session, market_code)
-        spread = window.latest - window.earliest
-        earliest, latest = estimates.whole_days(now, now + spread, zone)
+    zone = estimates.market_zone(session, market_code)
+    if reason == DelayReason.STALLED and shipment.last_event_at is not None:
+        # Stuck where it is: what is normally left from this milestone, counted from now.
+        offset = now - shipment.last_event_at
+        earliest, latest = estimates.whole_days(
+            window.earliest + offset, window.latest + offset, zone
+        )
         window = estimates.Window(earliest, latest, window.source, window.samples, milestone)
+    window = estimates.not_before(window, now, zone)
     case = DelayCase(
         shipment_id=shipment.id,
         order_id=order.id,
@@ -117,6 +120,7 @@ def _open_case(
             session.add(case)
     except IntegrityError:  # another worker opened it first
         return None
+    estimates.store_parcel_window(session=session, shipment=shipment, window=window, now=now)
     seller = session.get(SellerProfile, shipment.seller_id)
     shop = seller.display_name if seller is not None else "the seller"
     if reason == DelayReason.STALLED and shipment.last_event_at is not None:

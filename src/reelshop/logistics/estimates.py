@@ -430,9 +430,10 @@ def _latest_scan(shipment: Shipment) -> TrackingEvent | None:
 
 
 def parcel_window(
-    *, session: Session, shipment: Shipment, market_code: str, now: datetime
+    *, session: Session, shipment: Shipment, market_code: str, now: datetime, clamp: bool = True
 ) -> Window | None:
-    """A parcel's window from its newest scan; None before the carrier has it."""
+    """A parcel's window from its newest scan (``clamp``: not before today); None before
+    the carrier has it."""
     zone = market_zone(session, market_code)
     if shipment.status == ShipmentStatus.DELIVERED and shipment.delivered_at is not None:
         return Window(shipment.delivered_at, shipment.delivered_at, DELIVERED, 0, DELIVERED)
@@ -454,12 +455,20 @@ def parcel_window(
         window = window_from(
             None, policy, since=shipment.first_transit_at, zone=zone, milestone=milestone
         )
+    return not_before(window, now, zone) if clamp else window
+
+
+def not_before(window: Window, now: datetime, zone: ZoneInfo) -> Window:
+    """An undelivered parcel arrives today at the earliest; one later than history says
+    is normal gets the same spread again, counted from now."""
     if window.latest < now:
-        # Later than history says is normal: count the same spread again from now.
         spread = window.latest - window.earliest
         earliest, latest = whole_days(now, now + spread, zone)
-        window = Window(earliest, latest, window.source, window.samples, milestone)
-    return window
+    elif window.earliest < now:
+        earliest, latest = whole_days(now, window.latest, zone)
+    else:
+        return window
+    return Window(earliest, latest, window.source, window.samples, window.milestone)
 
 
 def reestimate_parcel(
@@ -478,6 +487,13 @@ def reestimate_parcel(
     )
     if window is None:
         return None
+    return store_parcel_window(session=session, shipment=shipment, window=window, now=now)
+
+
+def store_parcel_window(
+    *, session: Session, shipment: Shipment, window: Window, now: datetime
+) -> ParcelEstimate:
+    """Keep a parcel's window and carry the latest of its order's parcels to the order."""
     estimate = session.get(ParcelEstimate, shipment.id)
     if estimate is None:
         estimate = ParcelEstimate(shipment_id=shipment.id, order_id=shipment.order_id)
