@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import StaffPermission
 from reelshop.catalog.models import Product, Sku
@@ -55,6 +55,17 @@ def _seller_skus(session: Session, seller_id: str) -> list[Sku]:
     )
 
 
+def _sku_names(session: Session, sku_ids: set[str]) -> dict[str, str]:
+    if not sku_ids:
+        return {}
+    return {
+        sku.id: f"{sku.product.title} · {sku.code}"
+        for sku in session.scalars(
+            select(Sku).options(selectinload(Sku.product)).where(Sku.id.in_(sku_ids))
+        )
+    }
+
+
 def _fee_rows(session: Session, market_code: str) -> list[dict[str, Any]]:
     rows = []
     previous = 0
@@ -76,7 +87,9 @@ def _seller_page(
 ) -> Response:
     terms = fulfilment.policy(session=session, market_code="US")
     skus = _seller_skus(session, seller_id)
-    names = {s.id: f"{s.product.title} · {s.code}" for s in skus}
+    inbound = fulfilment.seller_inbound(session=session, seller_id=seller_id)
+    names = _sku_names(session, {line.sku_id for row in inbound for line in row.lines})
+    names.update({s.id: f"{s.product.title} · {s.code}" for s in skus})
     return render(
         request,
         "fulfilment/seller.html",
@@ -84,7 +97,7 @@ def _seller_page(
             "warehouses": fulfilment.platform_warehouses(session=session),
             "skus": skus,
             "sku_names": names,
-            "inbound": fulfilment.seller_inbound(session=session, seller_id=seller_id),
+            "inbound": inbound,
             "stock": fulfilment.warehouse_stock(session=session, seller_id=seller_id),
             "charges": fulfilment.seller_fee_charges(session=session, seller_id=seller_id),
             "fee_rows": _fee_rows(session, "US"),
@@ -144,11 +157,7 @@ def _staff_page(
     request: Request, session: Session, *, status_code: int = 200, **extra: Any
 ) -> Response:
     inbound = fulfilment.inbound_awaiting_receipt(session=session)
-    sku_ids = {line.sku_id for row in inbound for line in row.lines}
-    names = {
-        sku.id: f"{sku.product.title} · {sku.code}"
-        for sku in session.scalars(select(Sku).where(Sku.id.in_(sku_ids)))
-    }
+    names = _sku_names(session, {line.sku_id for row in inbound for line in row.lines})
     return render(
         request,
         "fulfilment/staff.html",

@@ -70,7 +70,7 @@ def performance_page(
                 "value": _shown(metric.value, key),
                 "counts": f"{metric.numerator} / {metric.denominator}",
                 "limit": _shown(int(rule["limit"]), key) if "limit" in rule else "—",
-                "direction": "at least" if rule.get("higher_is_better") else "at most",
+                "direction": "≥" if rule.get("higher_is_better") else "≤",
                 "breached": key in report.breaches,
                 "order_ids": metric.order_ids[:20],
             }
@@ -82,7 +82,7 @@ def performance_page(
             "report": report,
             "terms": terms,
             "rows": rows,
-            "snapshots": list(reversed(snaps))[:30],
+            "snapshots": list(reversed(snaps)),
             "score_chart": score_chart,
             "rates_chart": rates_chart,
             "meaning": performance.STANDING_MEANING,
