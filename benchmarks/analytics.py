@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 import reelshop.models  # noqa: F401 - every table, for the in-memory database
 from reelshop.analytics import service
-from reelshop.analytics.events import SCHEMA, partition_dir, write_table
+from reelshop.analytics.events import BEHAVIOUR, MONEY, SCHEMA, partition_dir, write_table
 from reelshop.db import Base, make_engine, make_session_factory
 from reelshop.sellers.models import SellerProfile
 
@@ -121,9 +121,14 @@ def generate(root: Path, n_events: int, *, today: date, seed: int = 7) -> int:
             ),
         }
         table = pa.Table.from_arrays([columns[f.name].cast(f.type) for f in SCHEMA], schema=SCHEMA)
-        folder = partition_dir(root, day.isoformat())
-        folder.mkdir(parents=True, exist_ok=True)
-        write_table(table, folder / "bench-000001.parquet")
+        is_money = pa.array(money)
+        for stream, part in (
+            (MONEY, table.filter(is_money)),
+            (BEHAVIOUR, table.filter(pc.invert(is_money))),
+        ):
+            folder = partition_dir(root, day.isoformat(), stream)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_table(part, folder / "bench-000001.parquet")
         written += int(n)
     return written
 

@@ -201,12 +201,13 @@ def test_compaction_keeps_every_number(tmp_path: Path) -> None:
     write(tmp_path, [purchase(TODAY, 7, order_id="today2")], name="w-today-2")
     before = service.staff_dashboard(session=None, root=tmp_path, today=TODAY)
     report = store.compact(tmp_path, today=TODAY)
-    assert (report.days, report.files_in, report.files_out) == (1, 5, 1)
+    # Money and behaviour are separate streams: each day's stream folder merges alone.
+    assert (report.partitions, report.files_in, report.files_out) == (2, 9, 2)
     assert report.events == 4 + 12
     folder = tmp_path / "events" / f"date={day}"
-    assert len(list(folder.glob("*.parquet"))) == 1
-    assert len(list((tmp_path / "events" / f"date={TODAY}").glob("*.parquet"))) == 2
+    assert len(list(folder.rglob("*.parquet"))) == 2
+    assert len(list((tmp_path / "events" / f"date={TODAY}").rglob("*.parquet"))) == 2
     after = service.staff_dashboard(session=None, root=tmp_path, today=TODAY)
     assert after.totals == before.totals
     assert after.funnel.rows == before.funnel.rows
-    assert store.compact(tmp_path, today=TODAY).days == 0  # nothing left to merge
+    assert store.compact(tmp_path, today=TODAY).partitions == 0  # nothing left to merge

@@ -15,7 +15,7 @@ from reelshop.analytics.events import EventWriter
 
 
 def rows_in(root: Path) -> list[tuple[str, str]]:
-    files = sorted(str(p) for p in (root / "events").glob("date=*/*.parquet"))
+    files = sorted(str(p) for p in (root / "events").glob("date=*/stream=*/*.parquet"))
     if not files:
         return []
     return duckdb.sql(
@@ -45,7 +45,7 @@ def test_full_batch_wakes_the_background_thread(tmp_path: Path) -> None:
         while writer.written < 100 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert writer.written == 100
-        assert len(list((tmp_path / "events").glob("date=*/*.parquet"))) == 1
+        assert len(list((tmp_path / "events").glob("date=*/stream=behaviour/*.parquet"))) == 1
     finally:
         writer.close()
 
@@ -112,6 +112,8 @@ def test_events_are_partitioned_by_their_day(tmp_path: Path) -> None:
     writer.flush()
     days = sorted(p.name for p in (tmp_path / "events").iterdir())
     assert days == ["date=2026-03-01", "date=2026-03-02"]
+    streams = sorted(p.name for p in (tmp_path / "events" / "date=2026-03-02").iterdir())
+    assert streams == ["stream=money"]
     assert not list(tmp_path.rglob("*.tmp"))
 
 

@@ -81,8 +81,19 @@ def events_dir(root: Path) -> Path:
     return root / "events"
 
 
-def partition_dir(root: Path, day: str) -> Path:
-    return events_dir(root) / f"date={day}"
+MONEY = "money"  # purchases and refunds: a small stream every money query reads whole
+BEHAVIOUR = "behaviour"  # everything else: large, read for funnels by its kind column
+STREAMS = (MONEY, BEHAVIOUR)
+MONEY_KINDS = frozenset({PURCHASE, REFUND})
+
+
+def stream_of(kind: str) -> str:
+    return MONEY if kind in MONEY_KINDS else BEHAVIOUR
+
+
+def partition_dir(root: Path, day: str, stream: str) -> Path:
+    """``events/date=YYYY-MM-DD/stream=money|behaviour``: hive partitions any engine reads."""
+    return events_dir(root) / f"date={day}" / f"stream={stream}"
 
 
 class _Totals:
@@ -110,16 +121,16 @@ def write_table(table: pa.Table, path: Path) -> None:
 
 
 def write_rows(root: Path, rows: list[dict[str, Any]], *, name: str) -> list[Path]:
-    """Write rows to one Parquet file per day under ``root``; returns the files.
+    """Write rows to one Parquet file per day and stream under ``root``; returns the files.
 
     Each file appears atomically (written under a dot-name, then renamed), so a reader
     globbing ``*.parquet`` never sees half a file."""
-    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_day: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_day[row["occurred_at"].strftime("%Y-%m-%d")].append(row)
+        by_day[(row["occurred_at"].strftime("%Y-%m-%d"), stream_of(row["kind"]))].append(row)
     written = []
-    for day, day_rows in sorted(by_day.items()):
-        folder = partition_dir(root, day)
+    for (day, stream), day_rows in sorted(by_day.items()):
+        folder = partition_dir(root, day, stream)
         folder.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist(day_rows, schema=SCHEMA)
         target = folder / f"{name}.parquet"

@@ -20,7 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelshop.analytics import facts
-from reelshop.analytics.events import SCHEMA, partition_dir, write_rows, write_table
+from reelshop.analytics.events import (
+    BEHAVIOUR,
+    MONEY,
+    MONEY_KINDS,
+    SCHEMA,
+    partition_dir,
+    write_rows,
+    write_table,
+)
 from reelshop.analytics.models import ALL_MARKETS, GmvTarget, SellerSalesTarget
 from reelshop.catalog.models import Category, Product, ProductStatus, Sku
 from reelshop.checkout.models import Order
@@ -205,9 +213,15 @@ def _history(
                     m,
                 )
             )
-        folder = partition_dir(root, f"{day:%Y-%m-%d}")
-        folder.mkdir(parents=True, exist_ok=True)
-        write_table(pa.concat_tables(tables), folder / "seed-history.parquet")
+        everything = pa.concat_tables(tables)
+        is_money = pc.is_in(everything.column("kind"), pa.array(sorted(MONEY_KINDS)))
+        for stream, part in (
+            (MONEY, everything.filter(is_money)),
+            (BEHAVIOUR, everything.filter(pc.invert(is_money))),
+        ):
+            folder = partition_dir(root, f"{day:%Y-%m-%d}", stream)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_table(part, folder / "seed-history.parquet")
         gmv = int(amount.sum())
         totals["gmv"] += gmv
         if back <= 30:

@@ -559,12 +559,6 @@ class StaffDashboard:
         return growth(getattr(self.totals, name), getattr(self.previous, name))
 
 
-def _conn_window(window: Window, today: date) -> tuple[date, date]:
-    previous = window.previous()
-    start = min(previous.start, date(today.year, 1, 1), today - timedelta(days=TRAILING_DAYS - 1))
-    return start, max(window.end, today + timedelta(days=1))
-
-
 def _category_names(session: Session, slugs: Sequence[str]) -> dict[str, str]:
     if not slugs:
         return {}
@@ -593,8 +587,23 @@ def staff_dashboard(
     market = market.upper() if market else None
     window = window_for(grain=grain, today=today, start=start, end=end)
     scope = Scope(currency, market=market)
-    first, last = _conn_window(window, today)
-    with store.events_view(root, first, last) as con:
+    target_row = (
+        get_gmv_target(session=session, year=today.year, market=market)
+        if session is not None
+        else None
+    )
+    if target_row is not None and target_row.currency != currency:
+        target_row = None
+    year_to_date = Window(date(today.year, 1, 1), today + timedelta(days=1))
+    trailing_window = Window(today - timedelta(days=TRAILING_DAYS - 1), today + timedelta(days=1))
+    money_start = window.previous().start
+    money_end = window.end
+    if target_row is not None:
+        money_start = min(money_start, year_to_date.start, trailing_window.start)
+        money_end = max(money_end, year_to_date.end)
+    with store.events_view(
+        root, window.start, window.end, money_start=money_start, money_end=money_end
+    ) as con:
         totals = _totals(con, scope, window)
         previous = _totals(con, scope, window.previous())
         series = _series(con, scope, window, grain)
@@ -620,17 +629,10 @@ def staff_dashboard(
             label="Seller country",
         )
         funnel = _funnel(con, scope, window)
-        target_row = (
-            get_gmv_target(session=session, year=today.year, market=market)
-            if session is not None
-            else None
-        )
         target = None
-        if target_row is not None and target_row.currency == currency:
-            ytd = _totals(con, scope, Window(date(today.year, 1, 1), today + timedelta(days=1)))
-            trailing = _totals(
-                con, scope, Window(today - timedelta(days=TRAILING_DAYS - 1), today + timedelta(1))
-            )
+        if target_row is not None:
+            ytd = _totals(con, scope, year_to_date)
+            trailing = _totals(con, scope, trailing_window)
             target = target_progress(
                 target=target_row, ytd=ytd.gmv, trailing=trailing.gmv, today=today
             )
@@ -772,9 +774,13 @@ def seller_dashboard(
     window = window_for(grain=grain, today=today, start=start, end=end)
     scope = Scope(seller.currency, seller_id=seller.id)
     month = Window(today.replace(day=1), today + timedelta(days=1))
-    first = min(window.previous().start, month.start)
-    last = max(window.end, month.end)
-    with store.events_view(root, first, last) as con:
+    with store.events_view(
+        root,
+        window.start,
+        window.end,
+        money_start=min(window.previous().start, month.start),
+        money_end=max(window.end, month.end),
+    ) as con:
         totals = _totals(con, scope, window)
         previous = _totals(con, scope, window.previous())
         month_totals = _totals(con, scope, month)

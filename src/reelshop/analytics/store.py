@@ -21,15 +21,13 @@ from typing import Any
 
 import duckdb
 
-from reelshop.analytics.events import SCHEMA, events_dir, partition_dir, write_table
+from reelshop.analytics.events import BEHAVIOUR, MONEY, SCHEMA, events_dir, write_table
 
 log = logging.getLogger("reelshop.analytics.store")
 
-MONEY_KINDS = ("purchase", "refund")
 
-
-def day_files(root: Path, start: date, end: date) -> list[str]:
-    """Parquet files of the days in [start, end)."""
+def day_files(root: Path, start: date, end: date, stream: str) -> list[str]:
+    """Parquet files of one stream for the days in [start, end)."""
     base = events_dir(root)
     if not base.is_dir():
         return []
@@ -40,7 +38,7 @@ def day_files(root: Path, start: date, end: date) -> list[str]:
         except ValueError:
             continue
         if start <= day < end:
-            files.extend(str(p) for p in sorted(folder.glob("*.parquet")))
+            files.extend(str(p) for p in sorted((folder / f"stream={stream}").glob("*.parquet")))
     return files
 
 
@@ -52,29 +50,43 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _read(files: list[str], start: date, end: date) -> str:
+    """SQL reading ``files`` between two days. A view cannot take parameters: the file
+    names are ours (a folder listing), quoted as SQL string literals."""
+    listed = ", ".join(_literal(f) for f in files)
+    return (
+        f"SELECT * FROM read_parquet([{listed}], union_by_name = true) "  # noqa: S608
+        f"WHERE occurred_at >= TIMESTAMPTZ '{_ts(start).isoformat()}' "
+        f"AND occurred_at < TIMESTAMPTZ '{_ts(end).isoformat()}'"
+    )
+
+
 @contextmanager
-def events_view(root: Path, start: date, end: date) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection with views ``ev`` (every event in [start, end)) and ``money``
-    (purchases and refunds in that window, each event id once)."""
+def events_view(
+    root: Path,
+    start: date,
+    end: date,
+    *,
+    money_start: date | None = None,
+    money_end: date | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with ``ev``, the behavioural events of [start, end), and
+    ``money``, the purchases and refunds of the wider [money_start, money_end) (previous
+    periods, year to date), each event id once: materialised, as the money stream is
+    small and every figure reads it."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        files = day_files(root, start, end)
-        if files:
-            # A view cannot take parameters: the file names are ours (folder listing),
-            # quoted as SQL string literals; the bounds are dates.
-            listed = ", ".join(_literal(f) for f in files)
-            con.execute(
-                f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet([{listed}], "  # noqa: S608
-                "union_by_name = true) "
-                f"WHERE occurred_at >= TIMESTAMPTZ '{_ts(start).isoformat()}' "
-                f"AND occurred_at < TIMESTAMPTZ '{_ts(end).isoformat()}'"
-            )
-        else:
-            con.register("empty_events", SCHEMA.empty_table())
-            con.execute("CREATE TEMP VIEW ev AS SELECT * FROM empty_events")
+        con.register("empty_events", SCHEMA.empty_table())
+        behaviour = day_files(root, start, end, BEHAVIOUR)
+        behaviour_sql = _read(behaviour, start, end) if behaviour else "SELECT * FROM empty_events"
+        con.execute(f"CREATE TEMP VIEW ev AS {behaviour_sql}")
+        first = min(money_start or start, start)
+        last = max(money_end or end, end)
+        money = day_files(root, first, last, MONEY)
+        source = _read(money, first, last) if money else "SELECT * FROM empty_events"
         con.execute(
-            "CREATE TEMP TABLE money AS SELECT * FROM ev WHERE kind IN ('purchase', 'refund') "
+            f"CREATE TEMP TABLE money AS SELECT * FROM ({source}) "  # noqa: S608
             "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1"
         )
         yield con
@@ -87,26 +99,26 @@ def events_view(root: Path, start: date, end: date) -> Iterator[duckdb.DuckDBPyC
 
 @dataclass(frozen=True)
 class CompactionReport:
-    days: int
+    partitions: int  # day and stream folders merged
     files_in: int
     files_out: int
     events: int
 
 
 def compact(root: Path, *, today: date | None = None, min_files: int = 2) -> CompactionReport:
-    """Merge each finished day's small files into one (duplicates removed), oldest first.
+    """Merge each finished day's small files into one per stream (duplicates removed).
 
     Today's partition is left alone: the writers are still adding to it. A lock file per
     day keeps two compaction runs apart; the writer may add a late file to a past day
     meanwhile, which is kept and merged next time (only the files read are removed)."""
     today = today or datetime.now(UTC).date()
     base = events_dir(root)
-    days = files_in = files_out = merged = 0
+    partitions = files_in = files_out = merged = 0
     if not base.is_dir():
         return CompactionReport(0, 0, 0, 0)
-    for folder in sorted(base.glob("date=*")):
+    for folder in sorted(base.glob("date=*/stream=*")):
         try:
-            day = date.fromisoformat(folder.name.removeprefix("date="))
+            day = date.fromisoformat(folder.parent.name.removeprefix("date="))
         except ValueError:
             continue
         if day >= today:
@@ -140,15 +152,11 @@ def compact(root: Path, *, today: date | None = None, min_files: int = 2) -> Com
                 path.unlink(missing_ok=True)
         finally:
             lock.unlink(missing_ok=True)
-        days += 1
+        partitions += 1
         files_in += len(inputs)
         files_out += 1
         merged += table.num_rows
-    return CompactionReport(days, files_in, files_out, merged)
-
-
-def partition_of(root: Path, day: date) -> Path:
-    return partition_dir(root, day.isoformat())
+    return CompactionReport(partitions, files_in, files_out, merged)
 
 
 def recent_days(today: date, n: int) -> tuple[date, date]:
