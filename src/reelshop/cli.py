@@ -262,6 +262,83 @@ def keys_generate(key_id: Annotated[str, typer.Argument(help="e.g. k2026a")]) ->
     console.print(Keyring.generate_key_spec(key_id), soft_wrap=True)
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    market: Annotated[str, typer.Option(help="market whose data key is replaced")] = "US",
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="finish an earlier rotation; no new key")
+    ] = False,
+    settle_s: Annotated[
+        float, typer.Option(help="wait this long for servers to load the new key")
+    ] = 35.0,
+) -> None:
+    """New data key for MARKET, data keys re-wrapped under the active master key, then
+    every encrypted column re-sealed in batches while the platform keeps serving."""
+    from reelshop.db import make_engine, make_session_factory, unit_of_work
+    from reelshop.security import keys, rotation
+
+    settings = _settings()
+    keys.configure(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        rewrapped = rotation.rewrap_data_keys(session=session)
+        if not resume:
+            created = rotation.start_rotation(session=session, market=market.upper())
+            console.print(f"new data key [bold]{created.id}[/bold] for {created.market_code}")
+    if rewrapped:
+        console.print(f"{rewrapped} data key(s) re-wrapped under the active master key")
+    if not resume and settle_s > 0:
+        # Servers reload data keys every keys.DATA_KEY_REFRESH_S; once they all seal with
+        # the new key, one pass leaves nothing behind.
+        time.sleep(settle_s)
+
+    def run_batch(step: Callable[[Session], rotation.BatchResult]) -> rotation.BatchResult:
+        with unit_of_work(factory) as session:
+            return step(session)
+
+    with Progress(
+        TextColumn("[bold]re-sealing[/bold] {task.description}"),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_batch(table: str, result: rotation.BatchResult) -> None:
+            progress.update(task, advance=result.rows_seen, description=table)
+
+        report = rotation.reencrypt_all(run_batch, batch_size=batch_size, on_batch=on_batch)
+    with unit_of_work(factory) as session:
+        retired = rotation.retire_unused_keys(session=session)
+    engine.dispose()
+    console.print(
+        f"[green]{report.values_resealed} value(s) re-sealed[/green] in {report.rows_seen} rows"
+        f" of {report.tables} tables; {report.conflicts} changed meanwhile"
+        + (f"; retired {', '.join(retired)}" if retired else "")
+    )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Every key (master and data), its state, and how many stored values it seals."""
+    from reelshop.db import make_engine, make_session_factory
+    from reelshop.security import keys, rotation
+
+    settings = _settings()
+    keys.configure(settings)
+    engine = make_engine(settings.database_url)
+    table = Table(title="field-encryption keys")
+    for name in ("key id", "kind", "state", "values"):
+        table.add_column(name)
+    with make_session_factory(engine, deferred=True)() as session:
+        for kid, kind, state, count in rotation.iter_status(session=session):
+            table.add_row(kid, kind, state, str(count))
+    engine.dispose()
+    console.print(table)
+
+
 @search_app.command("reindex")
 def search_reindex(
     batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 500,

@@ -25,7 +25,9 @@ class Encrypted(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         if value is None:
             return None
-        return keys.cipher().encrypt(value, context=self.context)
+        return keys.sealing_cipher().seal_field(
+            value, context=self.context, market=keys.current_market()
+        )
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         if value is None:
