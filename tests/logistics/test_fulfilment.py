@@ -25,6 +25,7 @@ from reelshop.logistics.fulfilment import (
 )
 from reelshop.logistics.fulfilment_models import (
     FulfilmentFeeCharge,
+    InboundShipment,
     InboundStatus,
     PlatformFulfilledOrder,
 )
@@ -325,3 +326,57 @@ def test_api_announce_receive_and_ship(
     assert fees.status_code == 200 and fees.json() == []
     session.rollback()
     assert session.get(PlatformFulfilledOrder, "ord_nope") is None
+
+
+def test_pages_announce_receive_and_pick(
+    session: Session, session_factory: sessionmaker[Session], client: TestClient
+) -> None:
+    from tests.factories import page_login
+
+    fbp = fbp_order(session, session_factory)
+    with unit_of_work(session_factory) as s:  # the order.paid handler's work
+        fulfilment.mark_platform_fulfilled(session=s, order_id=fbp.order_id)
+    csrf = page_login(client, fbp.seller_email)
+    page = client.get("/seller/fulfilment")
+    assert page.status_code == 200 and "Announce shipment" in page.text and "$4.99" in page.text
+    bad = client.post(
+        "/seller/fulfilment/inbound",
+        data={"csrf_token": csrf, "sku_1": fbp.sku_id, "quantity_1": "lots"},
+    )
+    assert bad.status_code == 422
+    made = client.post(
+        "/seller/fulfilment/inbound",
+        data={"csrf_token": csrf, "sku_1": fbp.sku_id, "quantity_1": "6", "reference": "PO-9"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    assert client.get("/staff/fulfilment").status_code == 403
+    client.cookies.clear()
+    csrf = page_login(client, fbp.staff_email)
+    staff = client.get("/staff/fulfilment")
+    assert staff.status_code == 200 and "PO-9" in staff.text and fbp.order_id in staff.text
+    inbound_id = session.scalars(
+        select(InboundShipment.id).where(InboundShipment.reference == "PO-9")
+    ).one()
+    session.rollback()
+    over = client.post(
+        f"/staff/fulfilment/inbound/{inbound_id}/receive",
+        data={"csrf_token": csrf, f"received_{fbp.sku_id}": "2", f"damaged_{fbp.sku_id}": "3"},
+    )
+    assert over.status_code == 422
+    done = client.post(
+        f"/staff/fulfilment/inbound/{inbound_id}/receive",
+        data={"csrf_token": csrf, f"received_{fbp.sku_id}": "5", f"damaged_{fbp.sku_id}": "0"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    picked = client.post(
+        f"/staff/fulfilment/orders/{fbp.order_id}/ship",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert picked.status_code == 303, picked.text
+    again = client.post(f"/staff/fulfilment/orders/{fbp.order_id}/ship", data={"csrf_token": csrf})
+    assert again.status_code == 409
+    session.rollback()
+    assert session.get(PlatformFulfilledOrder, fbp.order_id).shipment_id is not None  # type: ignore[union-attr]
