@@ -98,14 +98,28 @@ def erase_tokens(session: Session, user: User, pseudonym: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-@exporter("two_factor", tables=("totp_factors",))
-def export_two_factor(session: Session, user: User) -> list[dict[str, Any]]:
-    return rows_of(session, "totp_factors", "user_id", user.id)
+@exporter("two_factor", tables=("totp_factors", "totp_recovery_codes", "pending_second_factors"))
+def export_two_factor(session: Session, user: User) -> dict[str, Any]:
+    return {
+        "authenticator": rows_of(session, "totp_factors", "user_id", user.id),
+        "recovery_codes_left": sum(
+            1
+            for r in rows_of(session, "totp_recovery_codes", "user_id", user.id)
+            if r.get("used_at") is None
+        ),
+    }
 
 
-@eraser("two_factor", tables=("totp_factors",), order=10)
+@eraser(
+    "two_factor",
+    tables=("totp_factors", "totp_recovery_codes", "pending_second_factors"),
+    order=10,
+)
 def erase_two_factor(session: Session, user: User, pseudonym: str) -> int:
-    return _delete_where(session, "totp_factors", "user_id", user.id)
+    return sum(
+        _delete_where(session, t, "user_id", user.id)
+        for t in ("totp_factors", "totp_recovery_codes", "pending_second_factors")
+    )
 
 
 # --- shopping ------------------------------------------------------------------------------
@@ -309,6 +323,26 @@ def erase_claims(session: Session, user: User, pseudonym: str) -> int:
         update(table).where(table.c.shopper_id == user.id).values(description=ERASED)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@exporter(
+    "trust",
+    tables=("trust_brand_owners", "trust_infringement_complaints", "trust_listing_reports"),
+)
+def export_trust(session: Session, user: User) -> dict[str, Any]:
+    return {
+        "brands_you_speak_for": rows_of(session, "trust_brand_owners", "user_id", user.id),
+        "infringement_complaints_filed": rows_of(
+            session, "trust_infringement_complaints", "filed_by", user.id
+        ),
+        "listings_reported": rows_of(session, "trust_listing_reports", "reporter_id", user.id),
+    }
+
+
+@eraser("brand_ownership", tables=("trust_brand_owners",), order=40)
+def erase_brand_ownership(session: Session, user: User, pseudonym: str) -> int:
+    """A deleted account no longer speaks for any brand."""
+    return _delete_where(session, "trust_brand_owners", "user_id", user.id)
 
 
 def _delete_where(session: Session, table_name: str, column: str, value: str) -> int:

@@ -60,6 +60,9 @@ KEPT: dict[str, str] = {
     "journal_lines": "the ledger is append-only",
     "audit_log": "append-only, hash-chained record of privileged actions",
     "video_product_tags": "commission attribution of past sales",
+    "seller_profiles": "an approved shop is closed by support, never by self-service deletion",
+    "trust_infringement_complaints": "record of a takedown; the filer's account is pseudonymised",
+    "trust_listing_reports": "moderation input; the reporter's account is pseudonymised",
 }
 
 
