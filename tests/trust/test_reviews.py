@@ -213,6 +213,23 @@ def test_reviewer_seller_links_hold_reviews(
         postal_code="07102",
     )
     assert _signals(_review(session_factory, friend)) == {reviews.Signal.SHARED_ADDRESS}
+    # ... or to where the seller's own account had an order delivered.
+    shill = delivered_line(
+        session,
+        product=make_product(session, seller=seller),
+        shopper=make_user(session),
+        line1="9 OWN RD.",
+    )
+    assert _signals(_review(session_factory, shill)) == {reviews.Signal.SHARED_ADDRESS}
+    # Two honest reviewers in one building are not a link to the seller.
+    neighbour = delivered_line(
+        session,
+        product=make_product(session, seller=seller),
+        shopper=make_user(session),
+        line1="77 Factory Lane",
+        postal_code="99999",
+    )
+    assert _review(session_factory, neighbour).status == ReviewStatus.PUBLISHED
     # Two reviewers on one device.
     a = delivered_line(session, product=product, shopper=make_user(session), line1="1 X St")
     b = delivered_line(session, product=product, shopper=make_user(session), line1="2 Y St")

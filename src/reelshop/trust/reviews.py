@@ -264,6 +264,30 @@ def _other_reviewer_with(session: Session, review: Review, column: Any, value: s
     )
 
 
+def _seller_address_hashes(session: Session, seller: SellerProfile) -> set[str]:
+    """Addresses saved on the seller's account and those its own orders went to."""
+    found: set[str | None] = {
+        address_hash(
+            {"line1": a.line1, "line2": a.line2, "postal_code": a.postal_code, "country": a.country}
+        )
+        for a in session.scalars(select(Address).where(Address.user_id == seller.user_id))
+    }
+    shipped_to = session.scalars(
+        select(Checkout.shipping_address)
+        .where(Checkout.shopper_id == seller.user_id)
+        .order_by(Checkout.created_at.desc())
+        .limit(20)
+    )
+    for raw in shipped_to:
+        try:
+            value = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            found.add(address_hash(value))
+    return {h for h in found if h}
+
+
 def fake_signals(
     *, session: Session, review: Review, order: Order, now: datetime | None = None
 ) -> SignalReport:
@@ -286,29 +310,15 @@ def fake_signals(
     if similar is not None:
         report.add(Signal.SIMILAR_TEXT, f"{similar[1]:.0f}% like review {similar[0]}")
     seller = session.get(SellerProfile, review.seller_id)
-    if seller is not None and seller.user_id == review.reviewer_id:
+    own_account = seller is not None and seller.user_id == review.reviewer_id
+    if own_account:
         report.add(Signal.OWN_ACCOUNT, "the reviewer is the seller's own account")
-    if review.address_hash:
-        seller_addresses = (
-            session.scalars(select(Address).where(Address.user_id == seller.user_id)).all()
-            if seller is not None
-            else []
-        )
-        seller_hashes = {
-            address_hash(
-                {
-                    "line1": a.line1,
-                    "line2": a.line2,
-                    "postal_code": a.postal_code,
-                    "country": a.country,
-                }
-            )
-            for a in seller_addresses
-        }
-        if review.address_hash in seller_hashes:
-            report.add(Signal.SHARED_ADDRESS, "delivered to an address of the seller's account")
-        elif _other_reviewer_with(session, review, Review.address_hash, review.address_hash):
-            report.add(Signal.SHARED_ADDRESS, "another reviewer of this seller shares the address")
+    elif (
+        seller is not None
+        and review.address_hash
+        and review.address_hash in _seller_address_hashes(session, seller)
+    ):
+        report.add(Signal.SHARED_ADDRESS, "delivered to an address the seller's account uses")
     if review.device_hash and _other_reviewer_with(
         session, review, Review.device_hash, review.device_hash
     ):
