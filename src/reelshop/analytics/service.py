@@ -786,8 +786,8 @@ def seller_dashboard(
         month_totals = _totals(con, scope, month)
         series = _series(con, scope, window, grain)
         funnel = _funnel(con, scope, window)
-        by_video = _grouped(con, scope, window, "video_id", 50)
-        by_creator = _grouped(con, scope, window, "creator_id", 50)
+        by_video = _grouped(con, scope, window, "video_id", 20)
+        by_creator = _grouped(con, scope, window, "creator_id", 20)
         products = _grouped(con, scope, window, "product_id", 20)
         engagement = _product_events(con, scope, window)
     titles = dict(
@@ -815,11 +815,11 @@ def seller_dashboard(
     video_table = Table(
         "by_video",
         "Sales by video",
-        [Column("video", "Video"), Column("caption", "Caption"), *money_columns],
+        [Column("caption", "Video"), *money_columns, Column("video", "Video id")],
         [
             {
                 "video": k,
-                "caption": (captions.get(k) or "")[:80],
+                "caption": (captions.get(k) or k)[:40],
                 "gmv": g,
                 "units": u,
                 "orders": o,

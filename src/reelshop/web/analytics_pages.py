@@ -58,10 +58,17 @@ def _parse_money(text: str, currency: str, field: str) -> int:
         ) from None
 
 
+def _labels(table: Table) -> list[str]:
+    """Short period labels for the x axis (the table keeps the full dates)."""
+    periods = [str(r["period"]) for r in table.rows]
+    monthly = len(periods) > 1 and all(p.endswith("-01") for p in periods)
+    return [p[:7] if monthly else p[5:] for p in periods]
+
+
 def _series_chart(table: Table, keys: list[tuple[str, str]], kind: str = "line") -> dict[str, Any]:
     return {
         "type": kind,
-        "labels": [r["period"] for r in table.rows],
+        "labels": _labels(table),
         "datasets": [
             {"label": label, "data": [_major(int(r[key]), table.currency) for r in table.rows]}
             for key, label in keys
@@ -74,7 +81,7 @@ def _series_chart(table: Table, keys: list[tuple[str, str]], kind: str = "line")
 def _count_chart(table: Table, key: str, label: str) -> dict[str, Any]:
     return {
         "type": "bar",
-        "labels": [r["period"] for r in table.rows],
+        "labels": _labels(table),
         "datasets": [{"label": label, "data": [int(r[key]) for r in table.rows]}],
         "y_format": "number",
     }
@@ -252,7 +259,7 @@ def seller_analytics(
         "gmv": _series_chart(tables["series"], [("gmv", "GMV"), ("refunds", "Refunds")]),
         "units": _count_chart(tables["series"], "units", "Units"),
         "funnel": _funnel_chart(tables["funnel"]),
-        "by_video": _breakdown_chart(tables["by_video"], "video"),
+        "by_video": _breakdown_chart(tables["by_video"], "caption"),
         "by_creator": _breakdown_chart(tables["by_creator"], "creator"),
     }
     today = service.today_utc()
