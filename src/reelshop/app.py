@@ -89,6 +89,8 @@ from reelshop.web.seller_catalog_pages import router as seller_catalog_pages_rou
 from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.studio_pages import router as studio_pages_router
+from reelshop.web.trust_pages import router as trust_pages_router
+from reelshop.web.brand_pages import router as brand_pages_router
 from reelshop.web.video_media import router as video_media_router
 
 log = logging.getLogger("reelshop.app")
@@ -252,6 +254,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monetisation_pages_router)
     app.include_router(media_router)
     app.include_router(pages_router)
+    app.include_router(trust_pages_router)
+    app.include_router(brand_pages_router)
     app.include_router(security_pages_router)
     app.include_router(shop_pages_router)
     app.include_router(studio_pages_router)

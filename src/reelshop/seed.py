@@ -35,6 +35,7 @@ from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
 from reelshop.sellers.seed import seed_seller_vetting
 from reelshop.sellers.service import FALLBACK_CATEGORIES
+from reelshop.trust.seed import seed_trust
 from reelshop.trust.claims_seed import seed_claims
 from reelshop.trust.reviews_seed import seed_reviews
 
@@ -305,6 +306,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("reviews", seed_reviews),
     ("claims", seed_claims),
     ("logistics_history", seed_logistics_history),
+    ("trust", seed_trust),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,11 @@ from reelshop.trust.models import (
 AUTHORISATION_DECIDED = "brand.authorisation_decided"
 MAX_ALIASES = 30
 TRADEMARK = re.compile(r"^[A-Za-z0-9 ./-]{3,40}$")
+
+def _audit(*, reason: str | None = None, **fields: Any) -> None:
+    """The audit log keeps 200 characters of a reason; the full note stays on the row."""
+    audit.record(reason=reason[:200] if reason else reason, **fields)
+
 
 
 def _text(value: str, *, field: str, max_length: int, min_length: int = 1) -> str:
@@ -115,7 +121,7 @@ def register_brand(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{brand.name} is already registered", field="name") from exc
-    audit.record(
+    _audit(
         session=session,
         actor_id=staff_id,
         action="trust.brand.register",
@@ -161,7 +167,7 @@ def verify_owner(
     )
     session.add(owner)
     session.flush()
-    audit.record(
+    _audit(
         session=session,
         actor_id=staff_id,
         action="trust.brand.verify_owner",
@@ -442,7 +448,7 @@ def decide_authorisation(
         payload={"brand_id": row.brand_id, "seller_id": row.seller_id, "status": row.status},
         subject_id=row.id,
     )
-    audit.record(
+    _audit(
         session=session,
         actor_id=actor_id,
         action=f"trust.brand.authorisation.{row.status}",
@@ -563,7 +569,7 @@ def file_complaint(
         if assessment is not None:
             score = assessment.score
         moderation.open_case(session=session, product=locked, source="complaint", risk_score=score)
-    audit.record(
+    _audit(
         session=session,
         actor_id=user_id,
         action="trust.complaint.file",
@@ -626,7 +632,7 @@ def decide_complaint(
             ref=f"complaint:{complaint.id}",
             actor_id=staff_id,
         )
-    audit.record(
+    _audit(
         session=session,
         actor_id=staff_id,
         action="trust.complaint." + ("uphold" if uphold else "dismiss"),

@@ -9,6 +9,7 @@ to the audit log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,6 +37,11 @@ SELLER_SUSPENDED = "seller.suspended"
 SELLER_REINSTATED = "seller.approved"  # the catalog re-indexes a seller on this topic
 STRIKES_TO_SUSPEND = 3
 MAX_NOTE = 2000
+
+def _audit(*, reason: str | None = None, **fields: Any) -> None:
+    """The audit log keeps 200 characters of a reason; the full note stays on the row."""
+    audit.record(reason=reason[:200] if reason else reason, **fields)
+
 
 
 def _note(text: str, *, field: str = "reason", required: bool = True) -> str:
@@ -172,7 +178,7 @@ def take_down_listing(
         actor_id=actor_id,
         reason=reason,
     )
-    audit.record(
+    _audit(
         session=session,
         actor_id=actor_id,
         action="trust.listing.take_down",
@@ -228,7 +234,7 @@ def add_strike(
     session.add(strike)
     session.flush()
     count = active_strikes(session=session, seller_id=seller.id)
-    audit.record(
+    _audit(
         session=session,
         actor_id=actor_id,
         action="trust.seller.strike",
@@ -246,7 +252,7 @@ def add_strike(
             payload={"seller_id": seller.id, "reason": "strikes", "strike_id": strike.id},
             subject_id=seller.id,
         )
-        audit.record(
+        _audit(
             session=session,
             actor_id=actor_id,
             action="trust.seller.suspend",
@@ -346,7 +352,7 @@ def decide_appeal(
                 payload={"seller_id": seller.id, "reason": "appeal granted"},
                 subject_id=seller.id,
             )
-    audit.record(
+    _audit(
         session=session,
         actor_id=actor_id,
         action="trust.appeal." + ("grant" if grant else "deny"),
@@ -430,7 +436,7 @@ def decide_case(
             raise Conflict("this case is already escalated")
         case.status = CaseStatus.ESCALATED
         case.decision_note = note
-        audit.record(
+        _audit(
             session=session,
             actor_id=actor_id,
             action="trust.case.escalate",
@@ -450,7 +456,7 @@ def decide_case(
             actor_id=actor_id,
             reason=note,
         )
-        audit.record(
+        _audit(
             session=session,
             actor_id=actor_id,
             action="trust.case.approve",

@@ -193,7 +193,7 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
             "Moderation queue",
             "Suspected counterfeits and reports",
             StaffPermission.TRUST_SAFETY,
-            None,
+            "/staff/trust/cases",
         ),
         (
             "Claims",
