@@ -559,7 +559,18 @@ def charge_fulfilment_fee(*, session: Session, order_id: str) -> FulfilmentFeeCh
     )
     if record is None:
         return None
-    existing = session.get(FulfilmentFeeCharge, order_id)
+    # One charger at a time per order: the row lock makes a second handler wait, then
+    # find the charge (SQLite's write lock does the same).
+    session.scalars(
+        select(PlatformFulfilledOrder)
+        .where(PlatformFulfilledOrder.order_id == order_id)
+        .with_for_update()
+    ).first()
+    existing = session.scalars(
+        select(FulfilmentFeeCharge)
+        .where(FulfilmentFeeCharge.order_id == order_id)
+        .execution_options(populate_existing=True)
+    ).first()
     if existing is not None:
         return existing
     order = session.get(Order, order_id)
