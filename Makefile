@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint unit test-pg e2e e2e-pg serve worker bench-data clean chromium
+.PHONY: demo test lint security unit test-pg e2e e2e-pg serve worker bench-data clean chromium
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "reelshop needs Python 3.11 or newer (python3.11, python3.12 ...)"; exit 1; }
@@ -28,6 +28,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(MAKE) security
+
+## make security: bandit over src/ (config in pyproject.toml, reviewed findings in
+## .ci/bandit-baseline.json) and pip-audit (skips with a message when no vulnerability
+## service answers). schemathesis fuzzes the API inside the suite (tests/security).
+security: $(STAMP)
+	$(BIN)/bandit -c pyproject.toml -r src -q -b .ci/bandit-baseline.json
+	$(BIN)/python .ci/pip_audit.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not e2e" -q

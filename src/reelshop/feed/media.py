@@ -63,7 +63,7 @@ def _duration_ffprobe(probe: str, data: bytes, suffix: str) -> int | None:
     with tempfile.NamedTemporaryFile(suffix=suffix) as fh:
         fh.write(data)
         fh.flush()
-        result = subprocess.run(  # noqa: S603 - fixed argv, our own temp file
+        result = subprocess.run(  # noqa: S603 - fixed argv, our own temp file  # nosec B603
             [probe, "-v", "error", "-show_entries", "format=duration", "-of", "json", fh.name],
             capture_output=True,
             timeout=20,
@@ -138,7 +138,7 @@ def poster_frame(data: bytes, suffix: str, *, caption: str = "") -> bytes:
             src = Path(tmp) / f"in{suffix}"
             dst = Path(tmp) / "poster.jpg"
             src.write_bytes(data)
-            result = subprocess.run(  # noqa: S603 - fixed argv, our own temp files
+            result = subprocess.run(  # noqa: S603 - fixed argv, our own temp files  # nosec B603
                 [
                     ffmpeg,
                     "-v",

@@ -85,7 +85,7 @@ def _make_clip(label: str, colour: str, seconds: int) -> tuple[bytes, bytes] | N
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         poster = Path(tmp) / "poster.jpg"
-        run = subprocess.run(  # noqa: S603 - fixed argv
+        run = subprocess.run(  # noqa: S603 - fixed argv  # nosec B603
             [
                 ffmpeg,
                 "-v",
@@ -114,7 +114,7 @@ def _make_clip(label: str, colour: str, seconds: int) -> tuple[bytes, bytes] | N
         if run.returncode != 0:
             log.warning("ffmpeg could not make a demo clip: %s", run.stderr[-300:])
             return None
-        subprocess.run(  # noqa: S603 - fixed argv
+        subprocess.run(  # noqa: S603 - fixed argv  # nosec B603
             [
                 ffmpeg,
                 "-v",
