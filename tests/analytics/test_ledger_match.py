@@ -11,10 +11,11 @@ from reelshop.analytics import jobs as analytics_jobs
 from reelshop.analytics import service
 from reelshop.checkout.models import Order
 from reelshop.config import Settings
-from reelshop.db import unit_of_work
+from reelshop.db import unit_of_work, utcnow
 from reelshop.money import Money
 from reelshop.outbox.models import OutboxEvent
 from reelshop.payments import service as payments
+from reelshop.trust.claim_models import Claim
 from tests.analytics.helpers import drain
 from tests.factories import make_product, make_seller, make_user
 from tests.payments.helpers import (
@@ -71,10 +72,26 @@ def test_dashboard_gmv_equals_ledger_captures(
             amount=Money(1000, "USD"),
             reason="one earbud arrived broken",
         )
+    with unit_of_work(session_factory) as s:  # the refund came from an upheld claim
+        s.add(
+            Claim(
+                order_id=refunded_order,
+                shopper_id=shopper.id,
+                seller_id=cn_seller,
+                claim_type="damaged",
+                status="upheld",
+                description="cracked case",
+                respond_by=utcnow(),
+                currency="USD",
+                refund_amount=1000,
+                decided_at=utcnow(),
+            )
+        )
     drain(settings, tmp_path)
 
     session.rollback()
     dashboard = service.staff_dashboard(session=session, root=analytics_root)
+    assert dashboard.claims == service.ClaimsSummary(opened=1, upheld=1, refunded=1000)
     paid = [session.get(Order, oid) for oid in first.order_ids + second.order_ids]
     expected_gmv = sum(o.total_amount + o.platform_discount_amount for o in paid if o)
     assert dashboard.ledger_sales == expected_gmv

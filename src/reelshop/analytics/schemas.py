@@ -106,6 +106,9 @@ class GmvDashboardOut(BaseModel):
     growth: dict[str, float | None]
     target: TargetProgressOut | None
     ledger_sales: int | None
+    claims_opened: int | None
+    claims_refunded: int | None
+    claims_share: float | None
     tables: list[TableOut]
 
     @classmethod
@@ -120,6 +123,9 @@ class GmvDashboardOut(BaseModel):
             growth={k: d.growth_of(k) for k in ("gmv", "orders", "units", "refunds")},
             target=TargetProgressOut.of(d.target) if d.target else None,
             ledger_sales=d.ledger_sales,
+            claims_opened=d.claims.opened if d.claims else None,
+            claims_refunded=d.claims.refunded if d.claims else None,
+            claims_share=d.claims_share,
             tables=[TableOut.of(t) for t in d.tables.values()],
         )
 

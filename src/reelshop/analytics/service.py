@@ -536,6 +536,37 @@ def ledger_sales(*, session: Session, currency: str, window: Window) -> int:
     return -int(total or 0)
 
 
+@dataclass(frozen=True)
+class ClaimsSummary:
+    """Buyer-protection claims in the window: opened (by when they were opened) and the
+    money refunded through upheld claims (by when they were decided)."""
+
+    opened: int
+    upheld: int
+    refunded: int
+
+
+def claims_summary(*, session: Session, currency: str, window: Window) -> ClaimsSummary:
+    # Read straight from trust's claims table: a read-only aggregate trust does not offer.
+    from reelshop.trust.claim_models import Claim, ClaimStatus
+
+    start, end = _ts(window.start), _ts(window.end)
+    opened = session.scalar(
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.currency == currency, Claim.created_at >= start, Claim.created_at < end)
+    )
+    upheld, refunded = session.execute(
+        select(func.count(), func.coalesce(func.sum(Claim.refund_amount), 0)).where(
+            Claim.currency == currency,
+            Claim.status == ClaimStatus.UPHELD,
+            Claim.decided_at >= start,
+            Claim.decided_at < end,
+        )
+    ).one()
+    return ClaimsSummary(int(opened or 0), int(upheld or 0), int(refunded or 0))
+
+
 # --- the staff dashboard ---------------------------------------------------------------------
 
 
@@ -554,6 +585,11 @@ class StaffDashboard:
     target: TargetProgress | None
     ledger_sales: int | None
     tables: dict[str, Table] = field(default_factory=dict)
+    claims: ClaimsSummary | None = None
+
+    @property
+    def claims_share(self) -> float | None:
+        return _ratio(self.claims.refunded, self.totals.gmv) if self.claims else None
 
     def growth_of(self, name: str) -> float | None:
         return growth(getattr(self.totals, name), getattr(self.previous, name))
@@ -645,6 +681,11 @@ def staff_dashboard(
         if session is not None and market is None
         else None
     )
+    claims = (
+        claims_summary(session=session, currency=currency, window=window)
+        if session is not None and market is None
+        else None
+    )
     tables = {t.name: t for t in (series, by_market, by_category, by_country, funnel)}
     return StaffDashboard(
         window,
@@ -660,6 +701,7 @@ def staff_dashboard(
         target,
         sales,
         tables,
+        claims,
     )
 
 
