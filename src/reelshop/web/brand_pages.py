@@ -44,6 +44,12 @@ def brand_page(
     brand = session.get(Brand, reg.brand_id)
     assert brand is not None
     ranges = brands.price_ranges(session=session, brand_id=brand.id)
+    requests = brands.authorisation_requests(session=session, brand_ids=[brand.id])
+    authorised = {
+        r.authorisation.seller_id for r in requests if r.authorisation.status == "approved"
+    }
+    hits = brands.search_marks(session=session, registration=reg, q=q[:60] or None)
+    suspects = [h for h in hits if h.seller_id is None or h.seller_id not in authorised]
     return render(
         request,
         "brands/brand.html",
@@ -59,9 +65,11 @@ def brand_page(
                 for r in ranges
             ],
             "images": brands.official_images(session=session, brand_id=brand.id),
-            "requests": brands.authorisation_requests(session=session, brand_ids=[brand.id]),
+            "pending": [r for r in requests if r.authorisation.status == "requested"],
+            "approved": [r for r in requests if r.authorisation.status == "approved"],
             "complaints": brands.complaints(session=session, brand_ids=[brand.id]),
-            "hits": brands.search_marks(session=session, registration=reg, q=q[:60] or None),
+            "hits": suspects[:25],
+            "hidden": len(hits) - len(suspects),
             "q": q[:60],
         },
     )
