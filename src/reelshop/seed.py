@@ -28,7 +28,6 @@ from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.logistics.fulfilment_seed import seed_fulfilment, seed_performance
 from reelshop.logistics.promise_seed import seed_logistics_history
-from reelshop.logistics.promise_seed import seed_logistics_history
 from reelshop.payments.seed import seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
@@ -305,7 +304,6 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("logistics_history", seed_logistics_history),
     ("reviews", seed_reviews),
     ("claims", seed_claims),
-    ("logistics_history", seed_logistics_history),
     ("trust", seed_trust),
     ("search_index", seed_search_index),  # after every step that adds products
 ]
