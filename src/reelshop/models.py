@@ -10,8 +10,8 @@ from reelshop.feed import models as feed_models
 from reelshop.feed import monetisation_models as feed_monetisation_models
 from reelshop.inventory import models as inventory_models
 from reelshop.logistics import customs_models as logistics_customs_models
-from reelshop.logistics import fulfilment_models as logistics_fulfilment_models
 from reelshop.logistics import estimate_models as logistics_estimate_models
+from reelshop.logistics import fulfilment_models as logistics_fulfilment_models
 from reelshop.logistics import models as logistics_models
 from reelshop.logistics import performance_models as logistics_performance_models
 from reelshop.markets import models as markets_models
@@ -36,8 +36,8 @@ __all__ = [
     "feed_monetisation_models",
     "inventory_models",
     "logistics_customs_models",
-    "logistics_fulfilment_models",
     "logistics_estimate_models",
+    "logistics_fulfilment_models",
     "logistics_models",
     "logistics_performance_models",
     "markets_models",
