@@ -24,7 +24,7 @@ def reason_required_page(request: Request, exc: ProblemError) -> Response:
         request,
         "audit/reason_required.html",
         {
-            "detail": exc.detail,
+            "invalid": bool(request.query_params.get("reason")),
             "reasons": [(r.value, label) for r, label in REASON_LABELS.items()],
             "path": request.url.path,
         },

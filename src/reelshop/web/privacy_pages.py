@@ -52,6 +52,10 @@ def _readable(value: Any) -> Any:
                 for row in value
             ],
         }
+    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
+        return {"table": False, "facts": list(value.items())}
+    if value is None or isinstance(value, str | int | float | bool):
+        return {"table": False, "facts": [("", value)]}
     return {"table": False, "text": json.dumps(value, indent=2, ensure_ascii=False)}
 
 
