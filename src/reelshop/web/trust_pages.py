@@ -186,7 +186,7 @@ def case_page(
             "signals": _signals(
                 session, view.product, view.assessment.signals if view.assessment else []
             ),
-            "trail": _trail(session, [view.case.id, view.product.id]),
+            "trail": _trail(session, [view.case.id, view.product.id, f"case:{view.case.id}"]),
             "history": service.case_history(session=session, product_id=view.product.id),
             "open": view.case.status in ("open", "escalated"),
         },
@@ -417,4 +417,3 @@ def appeal_strike(
         statement=_field(form, "statement"),
     )
     return RedirectResponse("/seller/brands", status_code=303)
-
