@@ -20,7 +20,7 @@ from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, StaffPermission, User
 from reelshop.checkout import cart as carts
 from reelshop.config import Settings
-from reelshop.db import Base, unit_of_work
+from reelshop.db import Base, unit_of_work, utcnow
 from reelshop.logistics import service as logistics
 from reelshop.logistics.carriers import Mishaps, SimulatedCarrier, webhook_secret
 from reelshop.payments.models import Payout
@@ -48,6 +48,9 @@ PRIVATE_TABLES = frozenset(
         "seller_applications",
         "seller_documents",
         "seller_invitations",
+        "reviews",
+        "claims",
+        "trust_brand_owners",
     }
 )
 ROLE_NAMES = (
@@ -164,6 +167,7 @@ def arrange_world(session: Session, factory: sessionmaker[Session], settings: Se
         user = s.get(User, victim.id)
         assert user is not None
         carts.add_line(session=s, shopper=user, sku_id=sku_id, quantity=1)
+    _trust_things(factory, paid.order_id, paid.line_id, victim.id)
     world = World(
         ids_by_table=_collect_ids(session),
         victim_email=paid.shopper_email,
@@ -172,6 +176,46 @@ def arrange_world(session: Session, factory: sessionmaker[Session], settings: Se
     )
     session.rollback()
     return world
+
+
+def _trust_things(
+    factory: sessionmaker[Session], order_id: str, line_id: str, victim_id: str
+) -> None:
+    """The victim's review and claim on their delivered order, and a brand they speak for."""
+    from reelshop.checkout.models import Order
+    from reelshop.trust import brands, claims, reviews
+
+    with unit_of_work(factory) as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        order.status = "delivered"
+        order.delivered_at = utcnow()
+    with unit_of_work(factory) as s:
+        reviews.create_review(
+            session=s, reviewer_id=victim_id, order_line_id=line_id, rating=4, body="Good value."
+        )
+        claims.open_claim(
+            session=s,
+            shopper_id=victim_id,
+            order_id=order_id,
+            claim_type="not_as_described",
+            description="The colour is not the one in the photos.",
+        )
+        staff = make_staff(s, StaffPermission.TRUST_SAFETY, commit=False)
+        registration = brands.register_brand(
+            session=s,
+            staff_id=staff.id,
+            name="Victimcorp",
+            trademark_number="TM-4455667",
+            trademark_classes=[9],
+        )
+        brands.verify_owner(
+            session=s,
+            staff_id=staff.id,
+            brand_id=registration.brand_id,
+            user_id=victim_id,
+            note="papers checked",
+        )
 
 
 class Callers:
