@@ -149,3 +149,29 @@ def test_admins_read_the_log_with_its_chain_status(client: TestClient, session: 
     page_login(client, support.email)
     assert 'href="/staff/audit"' not in client.get("/staff").text
     assert client.get("/staff/audit").status_code == 403
+
+
+def test_privileged_money_actions_are_audited(client: TestClient, session: Session) -> None:
+    from datetime import timedelta
+
+    from reelshop.db import utcnow
+
+    finance = make_staff(session, StaffPermission.FINANCE)
+    headers = api_login(client, finance.email)
+    now = utcnow()
+    body = {
+        "code": "AUDIT-5",
+        "kind": "fixed",
+        "amount": 500,
+        "currency": "USD",
+        "market_code": "US",
+        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "ends_at": (now + timedelta(days=7)).isoformat(),
+    }
+    created = client.post("/api/v1/staff/vouchers", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    session.rollback()
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "checkout.platform_voucher_created")
+    ).one()
+    assert entry.actor_id == finance.id and entry.target_id == created.json()["id"]

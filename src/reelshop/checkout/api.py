@@ -29,6 +29,7 @@ from reelshop.checkout.schemas import (
 from reelshop.errors import Forbidden, InvalidInput, problem_responses
 from reelshop.idempotency import IdempotencyKey, OptionalIdempotencyKey
 from reelshop.money import Money
+from reelshop.security import audit
 from reelshop.security.authz import (
     AppSettings,
     DbSession,
@@ -337,7 +338,15 @@ def create_seller_voucher(
 def create_platform_voucher(
     body: VoucherIn, session: DbSession, principal: FinanceStaff
 ) -> VoucherOut:
-    return _create_voucher(session, body, VoucherFunding.PLATFORM, None, principal.id)
+    made = _create_voucher(session, body, VoucherFunding.PLATFORM, None, principal.id)
+    audit.record(
+        session=session,
+        actor_id=principal.id,
+        action="checkout.platform_voucher_created",
+        target_type="voucher",
+        target_id=made.id,
+    )
+    return made
 
 
 def _create_deal(
@@ -383,4 +392,12 @@ def create_seller_deal(
 def create_staff_deal(
     body: FlashDealIn, session: DbSession, principal: FinanceStaff
 ) -> FlashDealOut:
-    return _create_deal(session, body, None, principal.id)
+    made = _create_deal(session, body, None, principal.id)
+    audit.record(
+        session=session,
+        actor_id=principal.id,
+        action="checkout.platform_flash_deal_created",
+        target_type="flash_deal",
+        target_id=made.id,
+    )
+    return made

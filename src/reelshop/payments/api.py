@@ -24,6 +24,7 @@ from reelshop.payments.schemas import (
     RefundOut,
     WebhookAck,
 )
+from reelshop.security import audit
 from reelshop.security.authz import (
     AppSettings,
     DbSession,
@@ -129,19 +130,28 @@ def refund_order(
     idempotency: IdempotencyKey,
 ) -> Response:
     provider = payments.get_provider("simulated", settings)
-    return idempotency.run(
-        lambda: RefundOut.of(
-            payments.refund_order(
-                session=session,
-                provider=provider,
-                order_id=order_id,
-                amount=Money(body.amount, body.currency),
-                reason=body.reason,
-                actor_id=principal.id,
-            )
-        ),
-        status_code=status.HTTP_201_CREATED,
-    )
+
+    def refund() -> RefundOut:
+        made = payments.refund_order(
+            session=session,
+            provider=provider,
+            order_id=order_id,
+            amount=Money(body.amount, body.currency),
+            reason=body.reason,
+            actor_id=principal.id,
+        )
+        audit.record(
+            session=session,
+            actor_id=principal.id,
+            action="payments.refund_issued",
+            target_type="order",
+            target_id=order_id,
+            reason=body.reason,
+            detail={"amount": body.amount, "currency": body.currency},
+        )
+        return RefundOut.of(made)
+
+    return idempotency.run(refund, status_code=status.HTTP_201_CREATED)
 
 
 def _seller_id(session: DbSession | ReadDbSession, principal: Principal) -> str:
