@@ -52,6 +52,6 @@ def test_report_then_queue_then_take_down(page: Any, chromium: Any, server: Any)
     finally:
         staff_context.close()
 
+    assert not page.errors, page.errors  # before the 404 below, which the console logs
     response = page.goto(product_path)
     assert response is not None and response.status == 404
-    assert not page.errors, page.errors
