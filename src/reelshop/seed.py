@@ -34,9 +34,9 @@ from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
 from reelshop.sellers.seed import seed_seller_vetting
 from reelshop.sellers.service import FALLBACK_CATEGORIES
-from reelshop.trust.seed import seed_trust
 from reelshop.trust.claims_seed import seed_claims
 from reelshop.trust.reviews_seed import seed_reviews
+from reelshop.trust.seed import seed_trust
 
 DEMO_PASSWORD = "reelshop-demo-2026"  # noqa: S105 - published demo credential
 

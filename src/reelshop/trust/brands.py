@@ -47,10 +47,10 @@ AUTHORISATION_DECIDED = "brand.authorisation_decided"
 MAX_ALIASES = 30
 TRADEMARK = re.compile(r"^[A-Za-z0-9 ./-]{3,40}$")
 
+
 def _audit(*, reason: str | None = None, **fields: Any) -> None:
     """The audit log keeps 200 characters of a reason; the full note stays on the row."""
     audit.record(reason=reason[:200] if reason else reason, **fields)
-
 
 
 def _text(value: str, *, field: str, max_length: int, min_length: int = 1) -> str:

@@ -38,10 +38,10 @@ SELLER_REINSTATED = "seller.approved"  # the catalog re-indexes a seller on this
 STRIKES_TO_SUSPEND = 3
 MAX_NOTE = 2000
 
+
 def _audit(*, reason: str | None = None, **fields: Any) -> None:
     """The audit log keeps 200 characters of a reason; the full note stays on the row."""
     audit.record(reason=reason[:200] if reason else reason, **fields)
-
 
 
 def _note(text: str, *, field: str = "reason", required: bool = True) -> str:
