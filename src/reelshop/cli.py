@@ -272,6 +272,9 @@ def keys_rotate(
     settle_s: Annotated[
         float, typer.Option(help="wait this long for servers to load the new key")
     ] = 35.0,
+    background: Annotated[
+        bool, typer.Option("--background", help="only make the key; the worker re-seals")
+    ] = False,
 ) -> None:
     """New data key for MARKET, data keys re-wrapped under the active master key, then
     every encrypted column re-sealed in batches while the platform keeps serving."""
@@ -289,6 +292,10 @@ def keys_rotate(
             console.print(f"new data key [bold]{created.id}[/bold] for {created.market_code}")
     if rewrapped:
         console.print(f"{rewrapped} data key(s) re-wrapped under the active master key")
+    if background:
+        engine.dispose()
+        console.print("the worker re-seals in the background; `reelshop keys status` shows it")
+        return
     if not resume and settle_s > 0:
         # Servers reload data keys every keys.DATA_KEY_REFRESH_S; once they all seal with
         # the new key, one pass leaves nothing behind.

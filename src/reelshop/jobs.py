@@ -12,6 +12,7 @@ from reelshop.logistics import promise_jobs as logistics_promise_jobs
 from reelshop.notifications import jobs as notifications_jobs
 from reelshop.payments import jobs as payments_jobs
 from reelshop.privacy import jobs as privacy_jobs
+from reelshop.security import rotation_jobs as security_rotation_jobs
 from reelshop.sellers import jobs as sellers_jobs
 from reelshop.trust import jobs as trust_jobs
 from reelshop.trust import protection_jobs as trust_protection_jobs
@@ -29,6 +30,7 @@ __all__ = [
     "notifications_jobs",
     "payments_jobs",
     "privacy_jobs",
+    "security_rotation_jobs",
     "sellers_jobs",
     "trust_jobs",
     "trust_protection_jobs",

@@ -265,3 +265,37 @@ def test_cli_rotate_and_status(
     new = session.scalars(select(DataKey.id)).one()
     assert _key_ids(session) == {new}
     _all_decrypt(session, ids)
+
+
+def test_the_worker_finishes_a_background_rotation(
+    key_store: Settings, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from reelshop.db import utcnow
+    from reelshop.jobs import __all__ as registered  # noqa: F401 - registers every job
+    from reelshop.scheduling import JobContext, periodic_jobs
+    from reelshop.security.rotation_jobs import finish_key_rotation
+
+    assert "security.finish_key_rotation" in {job.name for job in periodic_jobs()}
+    ids = _arrange(session)
+    with unit_of_work(session_factory) as s:
+        old = rotation.start_rotation(session=s, market="US").id
+    rotation.reencrypt_all(_runner(session_factory), batch_size=100)
+    with unit_of_work(session_factory) as s:
+        new = rotation.start_rotation(session=s, market="US").id
+    context = JobContext(session_factory, key_store)
+    # Servers have not had time to load the new key yet: the job waits.
+    assert finish_key_rotation(context) == 0
+    session.execute(
+        update(DataKey).where(DataKey.id == new).values(created_at=utcnow() - timedelta(minutes=5))
+    )
+    session.commit()
+    assert finish_key_rotation(context) > 0
+    session.commit()
+    assert _key_ids(session) == {new}
+    assert session.get(DataKey, old).state == "retired"  # type: ignore[union-attr]
+    _all_decrypt(session, ids)
+    assert finish_key_rotation(context) == 0  # nothing left to do

@@ -195,8 +195,11 @@ class RotationReport:
     retired: list[str] = field(default_factory=list)
 
 
+BatchStep = Callable[[Session], BatchResult]
+
+
 def reencrypt_all(
-    run: Callable[[Callable[[Session], BatchResult]], BatchResult],
+    run: Callable[[BatchStep], BatchResult],
     *,
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[str, BatchResult], None] | None = None,
