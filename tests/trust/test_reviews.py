@@ -4,15 +4,16 @@ performance-score contract."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelshop.accounts.models import Address
 from reelshop.catalog.models import Product
-from reelshop.db import unit_of_work, utcnow
+from reelshop.db import make_session_factory, unit_of_work, utcnow
 from reelshop.errors import Conflict, InvalidInput, NotFound
 from reelshop.outbox.models import OutboxEvent
 from reelshop.sellers.models import SellerProfile
@@ -325,3 +326,37 @@ def test_deleted_users_show_as_deleted(session: Session) -> None:
     user.is_active = False
     assert reviews.reviewer_name(user) == reviews.DELETED_USER
     assert reviews.reviewer_name(None) == reviews.DELETED_USER
+
+
+def test_concurrent_reviews_keep_the_aggregates_exact(session: Session, engine: Engine) -> None:
+    """Reviews of one product committed at the same moment: neither count is lost."""
+    seller, product = _shop(session)
+    lines = [
+        delivered_line(session, product=product, shopper=make_user(session), line1=f"{i} Race St")
+        for i in range(4)
+    ]
+    writers = make_session_factory(engine)
+    barrier = threading.Barrier(len(lines))
+    failures: list[BaseException] = []
+    bodies = ["Loud and clear", "Fits my ears well", "Case feels sturdy", "Pairs instantly"]
+
+    def write(d: Delivered, body: str) -> None:
+        barrier.wait()
+        try:
+            _review(writers, d, rating=4, body=body)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=pair) for pair in zip(lines, bodies, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    _fresh(session)
+    rating = reviews.product_rating(session=session, product_id=product.id)
+    assert rating is not None and (rating.rating_count, rating.stars_4) == (4, 4)
+    session.refresh(seller)
+    assert seller.rating_count == 4

@@ -343,37 +343,55 @@ def fake_signals(
 
 
 def refresh_aggregates(*, session: Session, product_id: str, seller_id: str) -> None:
-    """Recount the product's and the seller's published reviews."""
+    """Recount the product's and the seller's published reviews.
+
+    The aggregate rows are locked before counting: two reviews committed at once on
+    PostgreSQL then recount one after the other, and the second count sees the first
+    review (READ COMMITTED), so the figures cannot go stale. SQLite's write lock does
+    the same."""
     session.flush()
-    published = (Review.status == ReviewStatus.PUBLISHED,)
+    now = utcnow()
+    session.execute(
+        insert_on_conflict(session, ProductRating)
+        .values(product_id=product_id, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["product_id"])
+    )
+    rating = session.scalars(
+        select(ProductRating)
+        .where(ProductRating.product_id == product_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    # NO KEY UPDATE: the review rows' foreign keys hold KEY SHARE locks on the seller,
+    # which a plain FOR UPDATE would wait on (and deadlock with).
+    seller = session.scalars(
+        select(SellerProfile)
+        .where(SellerProfile.id == seller_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    published = Review.status == ReviewStatus.PUBLISHED
     stars = dict(
         session.execute(
             select(Review.rating, func.count())
-            .where(Review.product_id == product_id, *published)
+            .where(Review.product_id == product_id, published)
             .group_by(Review.rating)
         ).all()
     )
-    values = {f"stars_{n}": int(stars.get(n, 0)) for n in range(1, 6)}
-    values["rating_count"] = sum(values.values())
-    values["rating_sum"] = sum(n * int(stars.get(n, 0)) for n in range(1, 6))
-    now = utcnow()
-    stmt = insert_on_conflict(session, ProductRating).values(
-        product_id=product_id, updated_at=now, **values
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["product_id"], set_={**values, "updated_at": now}
-        )
-    )
-    count, average = session.execute(
-        select(func.count(), func.avg(Review.rating)).where(
-            Review.seller_id == seller_id, *published
-        )
-    ).one()
-    seller = session.get(SellerProfile, seller_id)
+    for n in range(1, 6):
+        setattr(rating, f"stars_{n}", int(stars.get(n, 0)))
+    rating.rating_count = sum(int(c) for c in stars.values())
+    rating.rating_sum = sum(int(r) * int(c) for r, c in stars.items())
+    rating.updated_at = now
     if seller is not None:
+        count, average = session.execute(
+            select(func.count(), func.avg(Review.rating)).where(
+                Review.seller_id == seller_id, published
+            )
+        ).one()
         seller.rating_count = int(count or 0)
         seller.rating_average = round(float(average), 2) if count else None
+    session.flush()
 
 
 def require_listed_product(*, session: Session, product_id: str) -> Product:
