@@ -211,3 +211,25 @@ def test_compaction_keeps_every_number(tmp_path: Path) -> None:
     assert after.totals == before.totals
     assert after.funnel.rows == before.funnel.rows
     assert store.compact(tmp_path, today=TODAY).partitions == 0  # nothing left to merge
+
+
+def test_a_file_removed_by_compaction_mid_query_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelshop.analytics import store
+
+    write(tmp_path, [purchase(TODAY, 4_200, order_id="o1")])
+    real = store.day_files
+    calls = {"n": 0}
+
+    def stale_listing(root: Path, start: date, end: date, stream: str) -> list[str]:
+        calls["n"] += 1
+        files = real(root, start, end, stream)
+        if calls["n"] == 2:  # the money listing of the first attempt names a gone file
+            return [*files, str(tmp_path / "events" / "gone.parquet")]
+        return files
+
+    monkeypatch.setattr(store, "day_files", stale_listing)
+    d = service.staff_dashboard(session=None, root=tmp_path, today=TODAY)
+    assert d.totals.gmv == 4_200
+    assert calls["n"] == 4

@@ -605,6 +605,7 @@ def _category_names(session: Session, slugs: Sequence[str]) -> dict[str, str]:
     )
 
 
+@store.retry_when_files_vanish
 def staff_dashboard(
     *,
     session: Session | None,
@@ -802,6 +803,7 @@ def _product_events(
     return out
 
 
+@store.retry_when_files_vanish
 def seller_dashboard(
     *,
     session: Session,

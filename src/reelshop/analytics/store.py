@@ -9,15 +9,16 @@ distributed engine reads the same files: see docs/analytics.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 
@@ -44,6 +45,29 @@ def day_files(root: Path, start: date, end: date, stream: str) -> list[str]:
 
 def _ts(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+VANISHED_RETRIES = 3
+
+
+def retry_when_files_vanish(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run a query function again (listing the files afresh) when a file it listed was
+    removed by compaction before DuckDB opened it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, VANISHED_RETRIES + 1):
+            try:
+                return fn(*args, **kwargs)
+            except duckdb.IOException:
+                if attempt == VANISHED_RETRIES:
+                    raise
+                log.info("an event file vanished under a query; listing again")
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def _literal(text: str) -> str:
