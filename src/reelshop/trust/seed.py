@@ -74,7 +74,7 @@ def seed_trust(session: Session, ctx: Any) -> None:
     from reelshop.seed import DemoLogin
 
     ctx.logins.append(
-        DemoLogin("brand owner", BRAND_OWNER_EMAIL, ctx_password(), "brand portal: /brand")
+        DemoLogin("shopper", BRAND_OWNER_EMAIL, ctx_password(), "brand owner: /brand")
     )
     # The three invented brands with the most live listings.
     top = session.execute(
