@@ -55,7 +55,11 @@ def test_shopper_claim_is_upheld_by_staff_and_refunded(
     expect(page.locator(".claim-summary")).to_contain_text("Waiting for the seller")
     evidence = page.locator(".evidence img")
     expect(evidence).to_have_count(1)
-    assert evidence.evaluate("img => img.naturalWidth") > 0
+    evidence.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.evidence img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     claim_id = page.url.rsplit("/", 1)[1]
     page.screenshot(path=str(ARTIFACTS / "claim_opened_phone.png"), full_page=True)
     assert not page.errors, page.errors
