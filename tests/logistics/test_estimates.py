@@ -19,7 +19,8 @@ from reelshop.logistics.estimates import ParcelHistory, Policy, build_stats, pic
 from reelshop.logistics.models import Shipment
 from reelshop.logistics.promise_jobs import promise_delivery, reestimate_parcel
 from reelshop.outbox.models import OutboxEvent
-from tests.factories import api_login, page_login
+from tests.checkout.helpers import make_shop
+from tests.factories import api_login, make_user, page_login
 from tests.logistics.helpers import carrier, event_body, paid_order, post_event
 from tests.logistics.promise_helpers import add_history
 from tests.notifications.helpers import deliver_topic
@@ -256,3 +257,23 @@ def test_estimate_api_and_product_page_fragment(
     assert f'hx-get="/delivery-promise?order_id={order.order_id}"' in tracking.text
     own = client.get(f"/delivery-promise?order_id={order.order_id}")
     assert own.status_code == 200 and "once the order is paid" in own.text  # no promise yet
+
+
+def test_checkout_shows_each_sellers_promise(session: Session, client: TestClient) -> None:
+    a = make_shop(session, name="Shop A", price_cents=1500)
+    b = make_shop(session, name="Shop B", price_cents=900)
+    user = make_user(session)
+    csrf = page_login(client, user.email)
+    for shop in (a, b):
+        added = client.post(
+            "/cart/items",
+            data={"sku_id": shop.sku_id, "quantity": "1", "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert added.status_code == 303
+    page = client.get("/checkout")
+    assert page.status_code == 200
+    for shop in (a, b):
+        assert f'hx-get="/delivery-promise?seller_id={shop.seller.id}"' in page.text
+        fragment = client.get(f"/delivery-promise?seller_id={shop.seller.id}")
+        assert fragment.status_code == 200 and "Arrives" in fragment.text
