@@ -53,6 +53,13 @@ SIGNAL_LABEL = {
     reviews.Signal.PAID_BY_SELLER: "Reviewer paid by the seller",
 }
 PAGE = 10
+CLAIM_STATUS_LABEL = {
+    "awaiting_seller": "waiting for the seller",
+    "awaiting_staff": "with our team",
+    "escalated": "with our team",
+    "upheld": "upheld, refunded",
+    "rejected": "not upheld",
+}
 
 
 def _is_htmx(request: Request) -> bool:
@@ -157,6 +164,7 @@ def order_protection(
         "claims": claims.order_claims(session=session, order_id=order.id),
         "claim_types": claims.available_types(session=session, order=order),
         "type_label": claims.TYPE_LABEL,
+        "claim_status_label": CLAIM_STATUS_LABEL,
         "edit_open": {
             x.review.id: reviews.can_edit(x.review) for x in lines if x.review is not None
         },
