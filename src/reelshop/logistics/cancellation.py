@@ -34,6 +34,7 @@ from reelshop.inventory.models import AdjustmentReason
 from reelshop.logistics import estimates
 from reelshop.logistics import service as logistics
 from reelshop.logistics.estimate_models import AutoCancellation
+from reelshop.logistics.fulfilment_models import PlatformFulfilledOrder
 from reelshop.logistics.models import ShipByDeadline, Shipment
 from reelshop.money import Money
 from reelshop.notifications import service as notifications
@@ -148,7 +149,9 @@ def cancel_unshipped_order(
         refund_id=refund.id,
         amount=remaining,
         currency=order.currency,
-        counts_against_seller=not deadline.platform_fulfilled,
+        counts_against_seller=not (
+            deadline.platform_fulfilled or session.get(PlatformFulfilledOrder, order.id) is not None
+        ),
         details={"market_code": checkout_row.market_code},
     )
     session.add(record)
