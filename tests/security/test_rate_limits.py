@@ -21,7 +21,8 @@ from reelshop.security.hardening_models import RateCounter
 from reelshop.security.rate_limits import DatabaseCounters, RedisCounters
 from tests.factories import PASSWORD, api_login, make_user, unique_email
 
-TIGHT = {
+TIGHT: dict[str, object] = {
+    "rate_limits_enabled": True,
     "rate_limit_login_per_ip": 3,
     "rate_limit_login_per_account": 4,
     "rate_limit_signup_per_ip": 2,
@@ -61,6 +62,7 @@ def assert_limited(response: Any) -> None:
 
 
 def test_the_test_environment_gets_generous_limits(settings: Settings) -> None:
+    assert settings.rate_limits_enabled is False  # other tests never meet a limit
     assert settings.rate_limit_login_per_ip >= 100_000
     assert settings.rate_limit_search_per_account >= 100_000
     assert settings.rate_limit_login_window_s == 60  # windows are left as they are
