@@ -269,3 +269,43 @@ def test_the_dependencies_consult_the_matrix(
         assert "audit log" in json.loads(refused.text)["detail"]
         assert c.get("/api/v1/me", headers=callers.headers["staff:admin"]).status_code == 200
         assert c.get("/api/v1/me").status_code == 401
+
+
+def test_a_checkout_cannot_ship_to_someone_elses_saved_address(
+    world: World, client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    """Ids in bodies too: a shopper's cart with the victim's address id is refused (404),
+    and the victim's address does not appear in anything the shopper gets back."""
+    callers = Callers(session_factory)
+    headers = callers.headers["shopper"]
+    sku_id = world.ids_by_table["skus"][0]
+    added = client.post(
+        "/api/v1/cart/lines", json={"sku_id": sku_id, "quantity": 1}, headers=headers
+    )
+    assert added.status_code in (200, 201), added.text
+    response = client.post(
+        "/api/v1/checkouts",
+        json={"address_id": world.victim_address_id},
+        headers={**headers, "Idempotency-Key": new_id("idem")},
+    )
+    assert response.status_code == 404, response.text
+    assert "Springfield" not in response.text and "Main St" not in response.text
+    own = client.post(
+        "/api/v1/me/addresses",
+        json={
+            "recipient": "Caller Person",
+            "line1": "9 Own Road",
+            "city": "Portland",
+            "region": "OR",
+            "postal_code": "97201",
+            "country": "US",
+        },
+        headers=headers,
+    )
+    assert own.status_code == 201, own.text
+    placed = client.post(
+        "/api/v1/checkouts",
+        json={"address_id": own.json()["id"]},
+        headers={**headers, "Idempotency-Key": new_id("idem")},
+    )
+    assert placed.status_code == 201, placed.text  # the same call with one's own id works
