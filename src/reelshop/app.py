@@ -56,11 +56,11 @@ from reelshop.request_gate import POSTGRES_LIMIT, SQLITE_LIMIT, DatabaseRequestG
 from reelshop.security import keys, permissions
 from reelshop.security.audit_api import router as audit_router
 from reelshop.security.body_limit import BodySizeLimitMiddleware
-from reelshop.security.upload_cleanup import TrackingStorage, UploadCleanupMiddleware
 from reelshop.security.headers import SecurityHeadersMiddleware
 from reelshop.security.passwords import use_cheap_hashing_for_tests
 from reelshop.security.rate_limits import enforce_rate_limits, make_counters
 from reelshop.security.sessions import SessionCodec
+from reelshop.security.upload_cleanup import TrackingStorage, UploadCleanupMiddleware
 from reelshop.sellers.api import router as sellers_router
 from reelshop.trust.api import router as trust_router
 from reelshop.trust.brand_api import router as brand_router
