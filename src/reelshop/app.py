@@ -68,6 +68,7 @@ from reelshop.trust.claims_api import router as claims_router
 from reelshop.trust.reviews_api import router as reviews_router
 from reelshop.web.analytics_pages import router as analytics_pages_router
 from reelshop.web.audit_pages import router as audit_pages_router
+from reelshop.web.brand_pages import router as brand_pages_router
 from reelshop.web.checkout_pages import router as checkout_pages_router
 from reelshop.web.claim_pages import router as claim_pages_router
 from reelshop.web.delivery_pages import router as delivery_pages_router
@@ -90,7 +91,6 @@ from reelshop.web.seller_pages import router as seller_pages_router
 from reelshop.web.shop_pages import router as shop_pages_router
 from reelshop.web.studio_pages import router as studio_pages_router
 from reelshop.web.trust_pages import router as trust_pages_router
-from reelshop.web.brand_pages import router as brand_pages_router
 from reelshop.web.video_media import router as video_media_router
 
 log = logging.getLogger("reelshop.app")

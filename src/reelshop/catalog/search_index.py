@@ -132,10 +132,7 @@ def _fill(
     doc.thumb_key = thumb
     doc.published_at = product.published_at or product.created_at
     doc.searchable = bool(
-        product.on_sale
-        and seller is not None
-        and seller.status == SellerStatus.APPROVED
-        and skus
+        product.on_sale and seller is not None and seller.status == SellerStatus.APPROVED and skus
     )
 
 
