@@ -28,7 +28,7 @@ from reelshop.feed.seed import seed_feed
 from reelshop.ids import new_id
 from reelshop.logistics.fulfilment_seed import seed_fulfilment, seed_performance
 from reelshop.logistics.promise_seed import seed_logistics_history
-from reelshop.payments.seed import seed_payments
+from reelshop.payments.seed import seed_ledger_books, seed_payments
 from reelshop.security import keys
 from reelshop.security.passwords import hash_password
 from reelshop.sellers.models import SellerProfile, SellerStatus
@@ -302,6 +302,7 @@ SEED_STEPS: list[tuple[str, SeedStep]] = [
     ("performance", seed_performance),
     ("analytics", seed_analytics),
     ("logistics_history", seed_logistics_history),
+    ("ledger_books", seed_ledger_books),  # after every step that bulk-inserts paid orders
     ("reviews", seed_reviews),
     ("claims", seed_claims),
     ("trust", seed_trust),

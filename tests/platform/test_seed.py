@@ -16,6 +16,7 @@ from reelshop.accounts import service as accounts
 from reelshop.accounts.models import Role, User
 from reelshop.config import Settings
 from reelshop.db import make_engine, make_session_factory
+from reelshop.payments.verify import verify as ledger_verify
 from reelshop.seed import DEMO_PASSWORD, SCALES, run_seed
 from reelshop.sellers.models import SellerProfile
 
@@ -84,6 +85,11 @@ def test_small_seed_into_a_fresh_database(
     cn = next(p for p in profiles if p.country == "CN" and p.id != ctx.seller_ids[0])
     assert cn.legal_name.endswith("Co., Ltd.") and cn.ships_from_country == "CN"
     assert all(p.categories and p.market_codes == ["US"] for p in profiles)
+
+    # Every step that inserts paid orders leaves the books balanced and complete.
+    report = ledger_verify(session=session)
+    assert report.ok, report.violations[:5]
+    assert report.entries > 0
 
 
 def _seller_names(template: Path, tmp_path: Path, name: str, seed_value: int) -> list[tuple]:

@@ -15,12 +15,13 @@ from reelshop.accounts.models import User
 from reelshop.catalog.models import Product, ProductStatus, Sku
 from reelshop.checkout import cart as carts
 from reelshop.checkout import service as checkout
+from reelshop.checkout.models import Order, OrderStatus
 from reelshop.config import get_settings
 from reelshop.db import utcnow
 from reelshop.errors import ProblemError
 from reelshop.inventory import service as inventory
 from reelshop.payments import service as payments
-from reelshop.payments.models import SimulatedWebhook
+from reelshop.payments.models import EntryKind, JournalEntry, SimulatedWebhook
 from reelshop.payments.provider import PaymentMethod
 from reelshop.payments.simulator import SimulatedProcessor
 
@@ -135,4 +136,32 @@ def seed_payments(session: Session, ctx: SeedContext) -> None:
     payments.run_payouts(session=session, now=now)
     for order_id, _ in delivered:
         payments.settle_order(session=session, order_id=order_id, now=now)
+    session.flush()
+
+
+def seed_ledger_books(session: Session, ctx: SeedContext) -> None:
+    """Book the history other seed steps bulk-insert (delivered parcels, platform-fulfilled
+    orders) into the ledger, so ``reelshop ledger verify`` holds on the demo too: a capture
+    into escrow for every paid order without one, then settlement for delivered orders past
+    their hold. Cancelled history keeps no payment (it was cancelled before capture)."""
+    captured = select(JournalEntry.order_id).where(
+        JournalEntry.kind == EntryKind.CAPTURE, JournalEntry.order_id.is_not(None)
+    )
+    unbooked = session.scalars(
+        select(Order).where(Order.paid_at.is_not(None), Order.id.not_in(captured))
+    ).all()
+    now = utcnow()
+    for order in unbooked:
+        if order.status == OrderStatus.CANCELLED:
+            order.paid_at = None
+            continue
+        payments.record_capture(
+            session=session,
+            order=order,
+            market_code=payments.shopper_market(session=session, shopper_id=order.shopper_id),
+        )
+    session.flush()
+    for order in unbooked:
+        if order.delivered_at is not None:
+            payments.settle_order(session=session, order_id=order.id, now=now)
     session.flush()
