@@ -196,6 +196,24 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
             "/staff/trust/cases",
         ),
         (
+            "Held reviews",
+            "Reviews held on fake-review signals: release or remove",
+            StaffPermission.TRUST_SAFETY,
+            "/staff/reviews",
+        ),
+        (
+            "Brand registry",
+            "Brands, infringement complaints and seller authorisations",
+            StaffPermission.TRUST_SAFETY,
+            "/staff/trust/brands",
+        ),
+        (
+            "Strike appeals",
+            "Sellers contesting a strike",
+            StaffPermission.TRUST_SAFETY,
+            "/staff/trust/appeals",
+        ),
+        (
             "Claims",
             "Buyer-protection claims awaiting a decision",
             StaffPermission.SUPPORT,
@@ -218,6 +236,18 @@ def _staff_sections(principal: Principal) -> list[dict[str, str | None]]:
             "Escrow, commission, payables and payouts",
             StaffPermission.FINANCE,
             "/staff/finance",
+        ),
+        (
+            "GMV and growth",
+            "GMV, orders, take rate and the funnel against the yearly target",
+            StaffPermission.FINANCE,
+            "/staff/analytics",
+        ),
+        (
+            "Audit log",
+            "Privileged actions and staff reads of personal data",
+            StaffPermission.ADMIN,
+            "/staff/audit",
         ),
         ("Markets & rollout", "Markets, rollout stages and staff", StaffPermission.ADMIN, None),
     ]
