@@ -55,6 +55,20 @@ def test_unpaid_orders_have_no_slip(session: Session) -> None:
         render_packing_slip(session=session, seller_id=seller.id, order_id=placed.order_ids[0])
 
 
+def test_shipping_page_offers_no_slip_for_an_order_with_nothing_to_pack(
+    session: Session, client: TestClient
+) -> None:
+    seller_user, seller = make_seller(session, commit=False)
+    product = make_product(session, seller=seller, commit=False)
+    shopper = make_user(session, commit=False)
+    session.commit()
+    placed = place_checkout(session, shopper=shopper, orders=[OrderSpec([LineSpec(product, 1)])])
+    page_login(client, seller_user.email)
+    shipping = client.get(f"/seller/orders/{placed.order_ids[0]}/shipping")
+    assert shipping.status_code == 200
+    assert "packing-slip.pdf" not in shipping.text
+
+
 def test_slip_download_link_and_foreign_seller_404(
     session: Session, session_factory: sessionmaker[Session], settings: Settings, client: TestClient
 ) -> None:

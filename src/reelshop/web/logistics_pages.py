@@ -13,6 +13,7 @@ from reelshop.errors import Forbidden, ProblemError
 from reelshop.logistics import service as logistics
 from reelshop.logistics.carriers import CARRIER_NAMES, get_carrier
 from reelshop.logistics.models import Lane, Shipment
+from reelshop.logistics.packing_slip import SLIPPABLE
 from reelshop.security.authz import (
     AppSettings,
     DbSession,
@@ -70,6 +71,7 @@ def _seller_page(
             "parcels": _parcels(shipments),
             "carriers": CARRIER_NAMES,
             "can_ship": order.status in logistics.SHIPPABLE,
+            "can_print_slip": order.status in SLIPPABLE,
             "status_label": STATUS_LABEL,
             **extra,
         },
