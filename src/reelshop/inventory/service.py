@@ -164,11 +164,22 @@ def reserve(
     if ttl <= timedelta(0):
         raise InvalidInput("a reservation needs a positive time to live")
     now = now or utcnow()
-    location_ids = session.scalars(
-        select(StockLevel.location_id)
-        .where(StockLevel.sku_id == sku_id, StockLevel.on_hand - StockLevel.reserved >= quantity)
-        .order_by((StockLevel.on_hand - StockLevel.reserved).desc())
-    ).all()
+    candidates = select(StockLevel.location_id).where(
+        StockLevel.sku_id == sku_id, StockLevel.on_hand - StockLevel.reserved >= quantity
+    )
+    # First the fullest location no other reserver holds right now (SKIP LOCKED never
+    # waits); failing that, wait for the others in one global order. PostgreSQL keeps the
+    # lock on a row whose re-checked WHERE no longer matched, so reservers walking the
+    # locations in different orders could wait on each other in a cycle.
+    free = session.scalars(
+        candidates.order_by((StockLevel.on_hand - StockLevel.reserved).desc())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    location_ids = [] if free is None else [free]
+    location_ids += [
+        loc for loc in session.scalars(candidates.order_by(StockLevel.location_id)) if loc != free
+    ]
     for location_id in location_ids:
         taken = session.execute(
             update(StockLevel)
