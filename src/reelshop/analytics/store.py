@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,10 @@ def _ts(day: date) -> datetime:
 
 P = ParamSpec("P")
 T = TypeVar("T")
-VANISHED_RETRIES = 3
+# Compaction walks the day folders one after another (the worker's first run after the
+# seed merges about 180), so a query can meet several vanished files in a row: it retries
+# with a growing pause, about 6 s in all, before it gives up.
+VANISHED_RETRIES = 10
 
 
 def retry_when_files_vanish(fn: Callable[P, T]) -> Callable[P, T]:
@@ -65,6 +69,7 @@ def retry_when_files_vanish(fn: Callable[P, T]) -> Callable[P, T]:
                 if attempt == VANISHED_RETRIES:
                     raise
                 log.info("an event file vanished under a query; listing again")
+                time.sleep(min(0.05 * 2**attempt, 1.0))
         raise AssertionError("unreachable")
 
     return wrapper
