@@ -26,10 +26,7 @@ router = APIRouter(tags=["logistics"])
 
 
 def _seller_id(session: DbSession | ReadDbSession, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 @router.post(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from reelshop.accounts.models import StaffPermission
-from reelshop.errors import Forbidden, problem_responses
+from reelshop.errors import problem_responses
 from reelshop.logistics import customs, fulfilment
 from reelshop.logistics.carriers import get_carrier
 from reelshop.logistics.fulfilment_schemas import (
@@ -37,10 +37,7 @@ WarehouseStaff = Annotated[Principal, Depends(require_staff(StaffPermission.SUPP
 
 
 def _seller_id(session: DbSession | ReadDbSession, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 @router.post(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from reelshop.errors import Forbidden, problem_responses
+from reelshop.errors import problem_responses
 from reelshop.logistics import performance
 from reelshop.logistics.fulfilment_schemas import MetricOut, PerformanceOut, SnapshotOut
 from reelshop.security.authz import ReadDbSession, SellerPrincipal
@@ -16,10 +16,7 @@ router = APIRouter(tags=["logistics"])
 
 
 def _seller_id(session: ReadDbSession, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 @router.get(

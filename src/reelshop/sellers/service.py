@@ -45,6 +45,15 @@ def seller_for_user(*, session: Session, user_id: str) -> SellerProfile | None:
     return session.scalars(select(SellerProfile).where(SellerProfile.user_id == user_id)).first()
 
 
+def own_shop(*, session: Session, user_id: str) -> SellerProfile:
+    """The shop of a seller account acting on its own shop; an account without one is
+    refused (403), as a seller route's caller who has not opened a shop yet."""
+    seller = seller_for_user(session=session, user_id=user_id)
+    if seller is None:
+        raise Forbidden("this account has no shop yet")
+    return seller
+
+
 def can_sell(seller: SellerProfile, *, market_code: str, category_slug: str | None = None) -> bool:
     """Approved, in this market, and (when given) in this category's top-level branch."""
     if seller.status != SellerStatus.APPROVED or market_code not in seller.market_codes:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from reelshop.accounts.models import StaffPermission
-from reelshop.errors import Forbidden, problem_responses
+from reelshop.errors import problem_responses
 from reelshop.security.authz import (
     DbSession,
     Principal,
@@ -37,10 +37,7 @@ TrustStaff = Annotated[Principal, Depends(require_staff(StaffPermission.TRUST_SA
 
 
 def _seller_id(session: DbSession | ReadDbSession, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts.models import StaffPermission
 from reelshop.catalog.images import MAX_BYTES
-from reelshop.errors import PAYLOAD_TOO_LARGE, Forbidden, ProblemError, problem_responses
+from reelshop.errors import PAYLOAD_TOO_LARGE, ProblemError, problem_responses
 from reelshop.security.authz import (
     DbSession,
     Principal,
@@ -141,10 +141,7 @@ def _out(session: Session, review: Review) -> ReviewOut:
 
 
 def _seller_id(session: Session, principal: Principal) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=principal.id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=principal.id).id
 
 
 @router.get(

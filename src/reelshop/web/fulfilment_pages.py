@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from reelshop.accounts.models import StaffPermission
 from reelshop.catalog.models import Product, Sku
-from reelshop.errors import Forbidden, InvalidInput, ProblemError
+from reelshop.errors import InvalidInput, ProblemError
 from reelshop.logistics import customs, fulfilment
 from reelshop.logistics.carriers import SIMULATED, get_carrier
 from reelshop.logistics.packing_slip import render_packing_slip
@@ -37,10 +37,7 @@ FORM_ROWS = 5
 
 
 def _seller_id(session: Session, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 def _seller_skus(session: Session, seller_id: str) -> list[Sku]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reelshop.checkout import service as checkout
-from reelshop.errors import Forbidden, ProblemError
+from reelshop.errors import ProblemError
 from reelshop.logistics import service as logistics
 from reelshop.logistics.carriers import CARRIER_NAMES, get_carrier
 from reelshop.logistics.models import Lane, Shipment
@@ -80,10 +80,7 @@ def _seller_page(
 
 
 def _seller_id(session: Any, user_id: str) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=user_id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=user_id).id
 
 
 @router.get("/seller/orders/{order_id}/shipping", response_class=HTMLResponse)

@@ -18,7 +18,6 @@ from reelshop.checkout import service as checkout
 from reelshop.errors import (
     PAYLOAD_TOO_LARGE,
     Conflict,
-    Forbidden,
     InvalidInput,
     NotFound,
     ProblemError,
@@ -83,10 +82,7 @@ def _uploads(form: Any, name: str) -> list[bytes]:
 
 
 def _seller_id(session: Session, principal: Principal) -> str:
-    seller = sellers.seller_for_user(session=session, user_id=principal.id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller.id
+    return sellers.own_shop(session=session, user_id=principal.id).id
 
 
 # --- product page ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reelshop.accounts.models import StaffPermission
 from reelshop.catalog.models import Product, ProductImage
-from reelshop.errors import Forbidden, InvalidInput, NotFound
+from reelshop.errors import InvalidInput, NotFound
 from reelshop.money import Money
 from reelshop.security.authz import (
     DbSession,
@@ -347,10 +347,7 @@ def staff_decide_authorisation(
 
 
 def _seller(session: Session, principal: Principal) -> SellerProfile:
-    seller = sellers.seller_for_user(session=session, user_id=principal.id)
-    if seller is None:
-        raise Forbidden("this account has no shop yet")
-    return seller
+    return sellers.own_shop(session=session, user_id=principal.id)
 
 
 @router.get("/seller/brands", response_class=HTMLResponse)
